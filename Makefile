@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vmm: build vmm.ko against the Debian kernel the test rig boots, and run
+# the demo, the test suite, the benchmarks and the KVM compatibility report
+# inside a QEMU TCG guest.  Nothing is ever loaded into the host's kernel.
+#
+#   make            build vmm.ko
+#   make check      boot the rig, run every selftest (TAP + summary line)
+#   make sparse     sparse (C=2) over the module
+#   make checkpatch checkpatch.pl --no-tree over our sources
+
+ifneq ($(KERNELRELEASE),)
+include $(src)/Kbuild
+else
+
+TOP	:= $(CURDIR)
+BUILD	:= $(TOP)/build
+DEPS	= $(shell $(TOP)/scripts/deps.sh >&2; echo ok)
+KVER	= $(shell $(TOP)/scripts/kver.sh)
+KDIR	= /usr/src/linux-headers-$(KVER)
+KMAKE	= $(MAKE) -C $(KDIR) M=$(TOP) CONFIG_VMM=m
+
+.PHONY: all module deps check sparse checkpatch clean
+
+all: module
+
+deps:
+	@$(TOP)/scripts/deps.sh
+
+module: deps
+	$(KMAKE) W=1 modules
+
+
+check: module
+	$(TOP)/tools/testing/vmm-rig/run-selftests.sh --module $(TOP)/vmm.ko \
+		$(BUILD)/check $(BUILD)/check/rig.log
+
+
+
+sparse: deps
+	$(KMAKE) C=2 W=1 modules
+
+CHECKPATCH_FILES = $(shell cd $(TOP) && git ls-files -- '*.[chS]' \
+	':!:tools/testing/selftests/vmm/include/kselftest*')
+
+checkpatch: deps
+	@$(TOP)/scripts/linux-src.sh $(BUILD)/linux-source
+	cd $(TOP) && $(BUILD)/linux-source/scripts/checkpatch.pl --no-tree \
+		--quiet --show-types --ignore SPDX_LICENSE_TAG -f $(CHECKPATCH_FILES)
+
+clean:
+	-$(KMAKE) clean
+	rm -rf $(BUILD)/check $(BUILD)/run $(BUILD)/bench $(BUILD)/compat-run
+
+endif

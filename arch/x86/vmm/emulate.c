@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmm: the small x86 instruction emulator.
+ *
+ * It walks the guest's page tables to read and write guest-virtual memory
+ * (string I/O, instruction fetch) and decodes the instructions that touch
+ * MMIO: MOV between a register or an immediate and memory (88, 89, 8A,
+ * 8B, C6, C7, A0-A3), MOVZX and MOVSX (0F B6/B7/BE/BF), sizes 1, 2, 4
+ * and 8, every addressing mode.  The guest-physical address comes from the
+ * nested page fault, so the decoder only needs the operands and the length
+ * of the instruction, never its effective address.  Everything else ends
+ * in VMM_EXIT_INTERNAL_ERROR / VMM_INTERNAL_ERROR_EMULATION with the
+ * instruction bytes.  The walker does not set accessed/dirty bits.
+ */
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/processor-flags.h>
+#include <asm/msr-index.h>
+#include <asm/trapnr.h>
+#include <asm/unaligned.h>
+#include "x86.h"
+
+#define PFERR_PRESENT	BIT(0)
+#define PFERR_WRITE	BIT(1)
+#define PFERR_USER	BIT(2)
+
+#define PTE_P		BIT_ULL(0)
+#define PTE_RW		BIT_ULL(1)
+#define PTE_US		BIT_ULL(2)
+#define PTE_PS		BIT_ULL(7)
+#define PTE_ADDR_MASK	GENMASK_ULL(51, 12)
+
+struct vmm_walk_ctx {
+	struct vmm_sregs sregs;
+	int cpl;
+};
+
+static void vmm_walk_ctx_init(struct vmm_x86_vcpu *xv, struct vmm_walk_ctx *c)
+{
+	memset(&c->sregs, 0, sizeof(c->sregs));
+	vmm_x86->get_sregs(xv, &c->sregs);
+	c->cpl = vmm_x86->get_cpl(xv);
+}
+
+/* Copy guest-physical memory; -EFAULT if no memslot backs it. */
+static int vmm_rw_guest_phys(struct vmm_vm *vm, gpa_t gpa, void *buf,
+			     unsigned int len, bool write)
+{
+	struct vmm_memslot *slot;
+	unsigned long hva;
+	int idx, r = -EFAULT;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slot = vmm_gfn_to_memslot(vm, gpa >> PAGE_SHIFT);
+	if (!slot || (write && (slot->flags & VMM_MEM_READONLY)))
+		goto out;
+	hva = vmm_gfn_to_hva(slot, gpa >> PAGE_SHIFT) + offset_in_page(gpa);
+	if (write)
+		r = copy_to_user((void __user *)hva, buf, len) ? -EFAULT : 0;
+	else
+		r = copy_from_user(buf, (void __user *)hva, len) ? -EFAULT : 0;
+out:
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+static int vmm_read_pte(struct vmm_vm *vm, gpa_t gpa, u64 *pte, bool wide)
+{
+	u32 pte32;
+	int r;
+
+	if (wide)
+		return vmm_rw_guest_phys(vm, gpa, pte, 8, false);
+	r = vmm_rw_guest_phys(vm, gpa, &pte32, 4, false);
+	*pte = pte32;
+	return r;
+}
+
+/*
+ * Translate @gva.  Returns 0 and the address in @gpa, PFERR_* | BIT(31)
+ * for a guest page fault, or -EFAULT if a table is not in guest memory.
+ */
+static long vmm_walk(struct vmm_x86_vcpu *xv, struct vmm_walk_ctx *c,
+		     unsigned long gva, bool write, gpa_t *gpa)
+{
+	struct vmm_vm *vm = xv->vcpu->vm;
+	const struct vmm_sregs *s = &c->sregs;
+	bool user = c->cpl == 3, wp = s->cr0 & X86_CR0_WP;
+	int level, levels, shift;
+	bool wide, pae32 = false;
+	u64 pte, table;
+	u32 err = 0;
+
+	if (!(s->cr0 & X86_CR0_PG)) {
+		*gpa = (u32)gva;
+		return 0;
+	}
+	if (s->efer & EFER_LMA) {
+		levels = 4;
+		wide = true;
+		table = s->cr3 & PTE_ADDR_MASK;
+	} else if (s->cr4 & X86_CR4_PAE) {
+		gva = (u32)gva;
+		levels = 3;
+		wide = true;
+		pae32 = true;
+		table = s->cr3 & GENMASK_ULL(31, 5);
+	} else {
+		gva = (u32)gva;
+		levels = 2;
+		wide = false;
+		table = s->cr3 & GENMASK_ULL(31, 12);
+	}
+
+	for (level = levels; level >= 1; level--) {
+		unsigned long idx;
+
+		if (wide) {
+			shift = 12 + 9 * (level - 1);
+			idx = (gva >> shift) & (pae32 && level == 3 ? 3 : 511);
+		} else {
+			shift = 12 + 10 * (level - 1);
+			idx = (gva >> shift) & 1023;
+		}
+		if (vmm_read_pte(vm, table + idx * (wide ? 8 : 4), &pte, wide))
+			return -EFAULT;
+		if (!(pte & PTE_P))
+			goto fault;
+		/* PAE PDPTEs carry no permission bits. */
+		if (!(pae32 && level == 3)) {
+			if (!(pte & PTE_US) && user) {
+				err |= PFERR_PRESENT;
+				goto fault;
+			}
+			if (!(pte & PTE_RW) && write && (user || wp)) {
+				err |= PFERR_PRESENT;
+				goto fault;
+			}
+		}
+		if (level > 1 && (pte & PTE_PS) && !(pae32 && level == 3) &&
+		    (wide ? level <= 3 : (s->cr4 & X86_CR4_PSE) && level == 2)) {
+			u64 mask = (1ULL << shift) - 1;
+			u64 base = wide ? pte & PTE_ADDR_MASK & ~mask
+					: pte & GENMASK_ULL(31, 22);
+
+			*gpa = base | (gva & mask);
+			return 0;
+		}
+		table = wide ? pte & PTE_ADDR_MASK : pte & GENMASK_ULL(31, 12);
+	}
+	*gpa = table | (gva & (PAGE_SIZE - 1));
+	return 0;
+
+fault:
+	err |= (write ? PFERR_WRITE : 0) | (user ? PFERR_USER : 0);
+	return err | BIT(31);
+}
+
+static int vmm_rw_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
+			     void *buf, unsigned int len, bool write)
+{
+	struct vmm_walk_ctx *c;
+	int r = 0;
+
+	c = kmalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	vmm_walk_ctx_init(xv, c);
+	while (len) {
+		unsigned int n = min_t(unsigned int, len,
+				       PAGE_SIZE - offset_in_page(gva));
+		gpa_t gpa;
+		long w = vmm_walk(xv, c, gva, write, &gpa);
+
+		if (w < 0) {
+			r = -EFAULT;
+			break;
+		}
+		if (w) {
+			xv->exc_cr2 = gva;
+			vmm_x86_queue_exception(xv, X86_TRAP_PF, true,
+						w & ~BIT(31));
+			r = VMM_X86_EXCEPTION;
+			break;
+		}
+		r = vmm_rw_guest_phys(xv->vcpu->vm, gpa, buf, n, write);
+		if (r)
+			break;
+		gva += n;
+		buf += n;
+		len -= n;
+	}
+	kfree(c);
+	return r;
+}
+
+int vmm_x86_read_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
+			    void *buf, unsigned int len)
+{
+	return vmm_rw_guest_virt(xv, gva, buf, len, false);
+}
+
+int vmm_x86_write_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
+			     const void *buf, unsigned int len)
+{
+	return vmm_rw_guest_virt(xv, gva, (void *)buf, len, true);
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+struct vmm_insn {
+	u8 bytes[15];
+	unsigned int len;	/* bytes fetched */
+	unsigned int pos;
+	bool mode64;
+	u8 op_size;		/* 2, 4 or 8 */
+	u8 addr_size;		/* 2, 4 or 8 */
+	u8 rex;
+};
+
+static unsigned long vmm_linear_rip(struct vmm_x86_vcpu *xv,
+				    const struct vmm_sregs *s, bool mode64)
+{
+	if (mode64)
+		return xv->rip;
+	return (u32)(s->cs.base + (s->cs.db ? (u32)xv->rip : (u16)xv->rip));
+}
+
+/* Fetch up to 15 instruction bytes at CS:RIP; returns bytes fetched. */
+static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
+{
+	struct vmm_walk_ctx *c;
+	unsigned long lip;
+	unsigned int got = 0;
+
+	c = kmalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	vmm_walk_ctx_init(xv, c);
+	in->mode64 = (c->sregs.efer & EFER_LMA) && c->sregs.cs.l;
+	if (in->mode64) {
+		in->op_size = 4;
+		in->addr_size = 8;
+	} else {
+		in->op_size = c->sregs.cs.db ? 4 : 2;
+		in->addr_size = in->op_size;
+	}
+	lip = vmm_linear_rip(xv, &c->sregs, in->mode64);
+	while (got < sizeof(in->bytes)) {
+		unsigned int n = min_t(unsigned int, sizeof(in->bytes) - got,
+				       PAGE_SIZE - offset_in_page(lip + got));
+		gpa_t gpa;
+
+		if (vmm_walk(xv, c, lip + got, false, &gpa))
+			break;
+		if (vmm_rw_guest_phys(xv->vcpu->vm, gpa, in->bytes + got, n,
+				      false))
+			break;
+		got += n;
+	}
+	kfree(c);
+	in->len = got;
+	in->pos = 0;
+	in->rex = 0;
+	return got;
+}
+
+static int vmm_next(struct vmm_insn *in)
+{
+	if (in->pos >= in->len)
+		return -1;
+	return in->bytes[in->pos++];
+}
+
+/* Skip legacy prefixes and REX; returns the first opcode byte or -1. */
+static int vmm_decode_prefixes(struct vmm_insn *in)
+{
+	int b;
+
+	for (;;) {
+		b = vmm_next(in);
+		switch (b) {
+		case 0x66:
+			in->op_size = in->mode64 ? 2 : (in->op_size == 4 ? 2 : 4);
+			continue;
+		case 0x67:
+			if (in->mode64)
+				in->addr_size = 4;
+			else
+				in->addr_size = in->addr_size == 4 ? 2 : 4;
+			continue;
+		case 0xf0: case 0xf2: case 0xf3:
+		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+			continue;
+		}
+		break;
+	}
+	if (in->mode64 && b >= 0x40 && b <= 0x4f) {
+		in->rex = b;
+		if (b & 0x08)
+			in->op_size = 8;
+		b = vmm_next(in);
+	}
+	return b;
+}
+
+/* Skip a ModRM operand (with SIB and displacement); returns ModRM or -1. */
+static int vmm_decode_modrm(struct vmm_insn *in)
+{
+	int modrm = vmm_next(in), mod, rm, sib;
+	unsigned int disp = 0;
+
+	if (modrm < 0)
+		return -1;
+	mod = modrm >> 6;
+	rm = modrm & 7;
+	if (mod == 3)
+		return modrm;
+	if (in->addr_size == 2) {
+		if (mod == 1)
+			disp = 1;
+		else if (mod == 2 || (mod == 0 && rm == 6))
+			disp = 2;
+	} else {
+		if (rm == 4) {
+			sib = vmm_next(in);
+			if (sib < 0)
+				return -1;
+			if (mod == 0 && (sib & 7) == 5)
+				disp = 4;
+		}
+		if (mod == 1)
+			disp = 1;
+		else if (mod == 2 || (mod == 0 && rm == 5))
+			disp = 4;
+	}
+	in->pos += disp;
+	return in->pos <= in->len ? modrm : -1;
+}
+
+static bool vmm_read_imm(struct vmm_insn *in, unsigned int size, u64 *imm)
+{
+	s64 v = 0;
+
+	if (in->pos + size > in->len)
+		return false;
+	switch (size) {
+	case 1:
+		v = (s8)in->bytes[in->pos];
+		break;
+	case 2:
+		v = (s16)get_unaligned((u16 *)&in->bytes[in->pos]);
+		break;
+	case 4:
+		v = (s32)get_unaligned((u32 *)&in->bytes[in->pos]);
+		break;
+	case 8:
+		v = get_unaligned((u64 *)&in->bytes[in->pos]);
+		break;
+	}
+	in->pos += size;
+	*imm = v;
+	return true;
+}
+
+static int vmm_emulation_failure(struct vmm_x86_vcpu *xv,
+				 const struct vmm_insn *in)
+{
+	struct vmm_run *run = xv->vcpu->run;
+
+	run->exit_reason = VMM_EXIT_INTERNAL_ERROR;
+	memset(&run->emulation_failure, 0, sizeof(run->emulation_failure));
+	run->emulation_failure.suberror = VMM_INTERNAL_ERROR_EMULATION;
+	/* flags + the 16 bytes of insn_size/insn_bytes */
+	run->emulation_failure.ndata = 3;
+	run->emulation_failure.flags =
+		VMM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+	run->emulation_failure.insn_size = in->len;
+	memcpy(run->emulation_failure.insn_bytes, in->bytes, in->len);
+	return 0;
+}
+
+/* Register operand of size @size: value, or -1 for AH/CH/DH/BH. */
+static unsigned long vmm_reg_value(struct vmm_x86_vcpu *xv,
+				   const struct vmm_insn *in, int reg, int size)
+{
+	if (size == 1 && !in->rex && reg >= 4 && reg < 8)
+		return (xv->regs[reg - 4] >> 8) & 0xff;
+	return xv->regs[reg];
+}
+
+int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
+{
+	struct vmm_run *run = xv->vcpu->run;
+	struct vmm_x86_mmio_load *ld = &xv->mmio;
+	struct vmm_insn in;
+	int op, modrm = 0, reg = 0, size, r;
+	bool write = false, imm_src = false;
+	u8 src_size = 0;
+	bool sx = false;
+	u64 val = 0;
+
+	r = vmm_fetch(xv, &in);
+	if (r < 0)
+		return r;
+	op = vmm_decode_prefixes(&in);
+
+	switch (op) {
+	case 0x88: case 0x89: case 0x8a: case 0x8b:
+		size = (op & 1) ? in.op_size : 1;
+		write = op < 0x8a;
+		modrm = vmm_decode_modrm(&in);
+		if (modrm < 0 || (modrm >> 6) == 3)
+			goto fail;
+		reg = ((modrm >> 3) & 7) | ((in.rex & 4) ? 8 : 0);
+		break;
+	case 0xc6: case 0xc7:
+		size = (op & 1) ? in.op_size : 1;
+		write = true;
+		imm_src = true;
+		modrm = vmm_decode_modrm(&in);
+		if (modrm < 0 || (modrm >> 6) == 3 || ((modrm >> 3) & 7))
+			goto fail;
+		if (!vmm_read_imm(&in, min(size, 4), &val))
+			goto fail;
+		break;
+	case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
+		u64 moffs;
+
+		size = (op & 1) ? in.op_size : 1;
+		write = op >= 0xa2;
+		reg = VMM_REG_RAX;
+		if (!vmm_read_imm(&in, in.addr_size, &moffs))
+			goto fail;
+		break;
+	}
+	case 0x0f:
+		op = vmm_next(&in);
+		if (op != 0xb6 && op != 0xb7 && op != 0xbe && op != 0xbf)
+			goto fail;
+		src_size = (op & 1) ? 2 : 1;
+		sx = op >= 0xbe;
+		modrm = vmm_decode_modrm(&in);
+		if (modrm < 0 || (modrm >> 6) == 3)
+			goto fail;
+		reg = ((modrm >> 3) & 7) | ((in.rex & 4) ? 8 : 0);
+		size = in.op_size;
+		break;
+	default:
+		goto fail;
+	}
+
+	run->exit_reason = VMM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (write) {
+		if (!imm_src)
+			val = vmm_reg_value(xv, &in, reg, size);
+		run->mmio.len = size;
+		run->mmio.is_write = 1;
+		memcpy(run->mmio.data, &val, size);
+		/* A store is complete once user space has the data. */
+		xv->rip += in.pos;
+		return 0;
+	}
+
+	run->mmio.len = src_size ? src_size : size;
+	run->mmio.is_write = 0;
+	ld->reg = reg;
+	ld->len = run->mmio.len;
+	ld->dst_size = size;
+	ld->sign_extend = sx;
+	ld->high_byte = size == 1 && !in.rex && reg >= 4 && reg < 8;
+	if (ld->high_byte)
+		ld->reg = reg - 4;
+	ld->next_rip = xv->rip + in.pos;
+	xv->pending = VMM_PENDING_MMIO_LOAD;
+	return 0;
+
+fail:
+	return vmm_emulation_failure(xv, &in);
+}
+
+/*
+ * Advance RIP past the instruction that caused the exit: its prefixes
+ * plus @opcode_len bytes.  For CPUs without next-RIP saving.
+ */
+int vmm_x86_skip_insn(struct vmm_x86_vcpu *xv, unsigned int opcode_len)
+{
+	struct vmm_insn in;
+	int r;
+
+	r = vmm_fetch(xv, &in);
+	if (r < 0)
+		return r;
+	if (vmm_decode_prefixes(&in) < 0)
+		return vmm_emulation_failure(xv, &in);
+	xv->rip += in.pos - 1 + opcode_len;
+	if (!in.mode64)
+		xv->rip = (u32)xv->rip;
+	return 1;
+}
+
+/*
+ * Decode MOV to/from a control or debug register (0F 20-23 /r) at RIP:
+ * the register number in @crdr, the GPR in @gpr.  Returns 1 on success,
+ * 0 after setting up an emulation failure exit, < 0 on error.
+ */
+int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
+			    int *gpr)
+{
+	struct vmm_insn in;
+	int r, modrm;
+
+	r = vmm_fetch(xv, &in);
+	if (r < 0)
+		return r;
+	if (vmm_decode_prefixes(&in) != 0x0f || vmm_next(&in) != opcode)
+		return vmm_emulation_failure(xv, &in);
+	modrm = vmm_next(&in);
+	if (modrm < 0)
+		return vmm_emulation_failure(xv, &in);
+	*crdr = ((modrm >> 3) & 7) | ((in.rex & 4) ? 8 : 0);
+	*gpr = (modrm & 7) | ((in.rex & 1) ? 8 : 0);
+	xv->mmio.next_rip = xv->rip + in.pos;
+	return 1;
+}
+
+/*
+ * The address size of the instruction at RIP (mode and 0x67 prefix): 2, 4
+ * or 8, or < 0 on error.  Used for string I/O instead of the address-size
+ * bits of the IOIO exit information, which QEMU's model of SVM encodes one
+ * bit off from the APM.
+ */
+int vmm_x86_insn_addr_size(struct vmm_x86_vcpu *xv)
+{
+	struct vmm_insn in;
+	int r;
+
+	r = vmm_fetch(xv, &in);
+	if (r < 0)
+		return r;
+	vmm_decode_prefixes(&in);
+	return in.addr_size;
+}

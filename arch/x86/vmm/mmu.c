@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmm: second-stage page tables (AMD nested paging), built lazily.
+ *
+ * A nested page fault on a guest-physical address that a memslot covers
+ * looks up the user page behind it, maps it, and drops the page reference
+ * right away: vmm does not pin guest memory.  The MMU notifier
+ * (virt/vmm/mmu_notifier.c) removes a mapping before the kernel can free
+ * or move the page, and a fault that raced with such an invalidation
+ * retries.  A fault outside every memslot, or a write to a read-only
+ * memslot, is MMIO and goes to the instruction emulator.
+ *
+ * The tables have the host's paging depth (4 or 5 levels), as AMD nested
+ * paging requires.  Intermediate tables live until the VM is destroyed.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <asm/io.h>
+#include <asm/pgtable.h>
+#include "x86.h"
+
+#define TDP_P		BIT_ULL(0)
+#define TDP_RW		BIT_ULL(1)
+#define TDP_US		BIT_ULL(2)
+#define TDP_A		BIT_ULL(5)
+#define TDP_D		BIT_ULL(6)
+#define TDP_ADDR_MASK	GENMASK_ULL(51, 12)
+#define TDP_TABLE	(TDP_P | TDP_RW | TDP_US | TDP_A)
+#define TDP_MAX_LEVELS	5
+
+struct vmm_tdp {
+	int levels;
+	u64 *root;
+};
+
+static u64 *vmm_tdp_alloc_table(void)
+{
+	return (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+}
+
+struct vmm_tdp *vmm_tdp_create(int levels)
+{
+	struct vmm_tdp *tdp = kzalloc(sizeof(*tdp), GFP_KERNEL_ACCOUNT);
+
+	if (!tdp)
+		return NULL;
+	tdp->levels = levels;
+	tdp->root = vmm_tdp_alloc_table();
+	if (!tdp->root) {
+		kfree(tdp);
+		return NULL;
+	}
+	return tdp;
+}
+
+static void vmm_tdp_free_table(u64 *table, int level)
+{
+	int i;
+
+	if (level > 1) {
+		for (i = 0; i < 512; i++)
+			if (table[i] & TDP_P)
+				vmm_tdp_free_table(__va(table[i] & TDP_ADDR_MASK),
+						   level - 1);
+	}
+	free_page((unsigned long)table);
+}
+
+void vmm_tdp_destroy(struct vmm_tdp *tdp)
+{
+	if (!tdp)
+		return;
+	vmm_tdp_free_table(tdp->root, tdp->levels);
+	kfree(tdp);
+}
+
+u64 vmm_tdp_root_pa(struct vmm_tdp *tdp)
+{
+	return __pa(tdp->root);
+}
+
+static unsigned int vmm_tdp_index(gfn_t gfn, int level)
+{
+	return (gfn >> (9 * (level - 1))) & 511;
+}
+
+/*
+ * Install @pte for @gfn, taking table pages from @cache as needed.
+ * Returns true if a present entry was replaced (TLBs need a flush).
+ */
+static bool vmm_tdp_install(struct vmm_tdp *tdp, gfn_t gfn, u64 pte,
+			    u64 **cache, int *nr_cache)
+{
+	u64 *table = tdp->root, old;
+	int level;
+
+	for (level = tdp->levels; level > 1; level--) {
+		u64 *e = &table[vmm_tdp_index(gfn, level)];
+
+		if (!(*e & TDP_P)) {
+			u64 *next = cache[--(*nr_cache)];
+
+			WRITE_ONCE(*e, __pa(next) | TDP_TABLE);
+		}
+		table = __va(*e & TDP_ADDR_MASK);
+	}
+	old = table[vmm_tdp_index(gfn, 1)];
+	WRITE_ONCE(table[vmm_tdp_index(gfn, 1)], pte);
+	return (old & TDP_P) && old != pte;
+}
+
+static struct page *vmm_tdp_get_page(unsigned long hva, bool want_write,
+				     bool *writable)
+{
+	struct page *page;
+
+	if (want_write) {
+		if (get_user_page_fast_only(hva, FOLL_WRITE, &page) ||
+		    get_user_pages_unlocked(hva, 1, &page, FOLL_WRITE) == 1) {
+			*writable = true;
+			return page;
+		}
+	}
+	*writable = false;
+	if (get_user_page_fast_only(hva, 0, &page) ||
+	    get_user_pages_unlocked(hva, 1, &page, 0) == 1)
+		return page;
+	return NULL;
+}
+
+int vmm_tdp_page_fault(struct vmm_vm *vm, struct vmm_tdp *tdp, gpa_t gpa,
+		       bool write)
+{
+	u64 *cache[TDP_MAX_LEVELS];
+	int nr_cache = 0, idx, r;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	struct vmm_memslot *slot;
+	unsigned long mmu_seq, hva;
+	bool writable, flush = false;
+	struct page *page;
+	u64 pte;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slot = vmm_gfn_to_memslot(vm, gfn);
+	if (!slot || (write && (slot->flags & VMM_MEM_READONLY))) {
+		r = 0;
+		goto out;
+	}
+	hva = vmm_gfn_to_hva(slot, gfn);
+
+	mmu_seq = vm->mmu_invalidate_seq;
+	/* Read the sequence before the user page tables (GUP). */
+	smp_rmb();
+
+	page = vmm_tdp_get_page(hva, !(slot->flags & VMM_MEM_READONLY),
+				&writable);
+	if (!page || (write && !writable)) {
+		if (page)
+			put_page(page);
+		r = -EFAULT;
+		goto out;
+	}
+
+	while (nr_cache < tdp->levels - 1) {
+		cache[nr_cache] = vmm_tdp_alloc_table();
+		if (!cache[nr_cache]) {
+			put_page(page);
+			r = -ENOMEM;
+			goto out_cache;
+		}
+		nr_cache++;
+	}
+
+	pte = page_to_phys(page) | TDP_P | TDP_US | TDP_A;
+	if (writable)
+		pte |= TDP_RW | TDP_D;
+
+	spin_lock(&vm->mmu_lock);
+	if (!vmm_mmu_invalidate_retry(vm, mmu_seq))
+		flush = vmm_tdp_install(tdp, gfn, pte, cache, &nr_cache);
+	/* else: an invalidation raced with us; the guest faults again. */
+	spin_unlock(&vm->mmu_lock);
+	put_page(page);
+	if (flush)
+		vmm_flush_remote_tlbs(vm);
+	r = 1;
+
+out_cache:
+	while (nr_cache)
+		free_page((unsigned long)cache[--nr_cache]);
+out:
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+static bool vmm_tdp_zap(u64 *table, int level, gfn_t base, gfn_t start,
+			gfn_t end)
+{
+	u64 span = 1ULL << (9 * (level - 1));
+	bool flush = false;
+	unsigned int i;
+
+	for (i = 0; i < 512; i++) {
+		gfn_t lo = base + i * span, hi = lo + span;
+
+		if (hi <= start)
+			continue;
+		if (lo >= end)
+			break;
+		if (!(table[i] & TDP_P))
+			continue;
+		if (level == 1) {
+			WRITE_ONCE(table[i], 0);
+			flush = true;
+		} else {
+			flush |= vmm_tdp_zap(__va(table[i] & TDP_ADDR_MASK),
+					     level - 1, lo, start, end);
+		}
+	}
+	return flush;
+}
+
+/* Under vm->mmu_lock.  Returns true if TLBs need a flush. */
+bool vmm_tdp_unmap_range(struct vmm_tdp *tdp, gfn_t start, gfn_t end)
+{
+	return vmm_tdp_zap(tdp->root, tdp->levels, 0, start, end);
+}

@@ -1,0 +1,868 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmm: the AMD SVM backend (AMD APM volume 2, chapter 15).
+ *
+ * One VMCB per vCPU, nested paging (mmu.c) for guest memory, per-CPU
+ * ASIDs.  It depends on SVM and NPT only: no next-RIP saving, decode
+ * assists, flush-by-ASID or VMCB clean bits are assumed, so it also runs
+ * on QEMU's TCG model of SVM.  Every exit is handled here or turned into a
+ * VMM_EXIT_* for user space; nothing a guest does can WARN or BUG.
+ */
+#define pr_fmt(fmt) "vmm: svm: " fmt
+
+#include <linux/kernel.h>
+#include <linux/percpu.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <asm/cpufeature.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/api.h>
+#include <asm/io.h>
+#include <asm/msr.h>
+#include <asm/msr-index.h>
+#include <asm/pgtable.h>
+#include <asm/processor-flags.h>
+#include <asm/svm.h>
+#include <asm/trapnr.h>
+#include "../x86.h"
+
+void __vmm_svm_run(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
+
+/* KVM's hypercall errors (include/uapi/linux/kvm_para.h). */
+#define VMM_HC_ENOSYS	1000
+#define VMM_HC_EPERM	1
+
+#define IOPM_SIZE	(3 * PAGE_SIZE)
+#define MSRPM_SIZE	(2 * PAGE_SIZE)
+
+struct svm_cpu {
+	struct page *hsave;		/* MSR_VM_HSAVE_PA */
+	struct page *host_save;		/* VMSAVE/VMLOAD of host state */
+	u32 next_asid;
+	u64 asid_generation;
+};
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	u64 efer;			/* EFER as the guest sees it */
+	u64 pat;
+	u64 asid_generation;
+	int asid_cpu;
+};
+
+static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+static u32 svm_max_asid;
+static void *svm_iopm;
+static void *svm_msrpm;
+
+static inline struct svm_vcpu *to_svm(struct vmm_x86_vcpu *xv)
+{
+	return xv->backend;
+}
+
+static inline void svm_clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+
+static inline void svm_stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+
+/* ---- hardware on/off ---------------------------------------------------- */
+
+static int svm_hardware_enable(void)
+{
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	u64 efer, vm_cr;
+
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME)
+		return -EBUSY;		/* another hypervisor owns SVM */
+	rdmsrl(MSR_VM_CR, vm_cr);
+	if (vm_cr & SVM_VM_CR_SVM_DIS_MASK)
+		return -EOPNOTSUPP;
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
+	/* ASIDs handed out before are stale now. */
+	sd->asid_generation++;
+	sd->next_asid = svm_max_asid + 1;
+	return 0;
+}
+
+static void svm_hardware_disable(void)
+{
+	u64 efer;
+
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		svm_stgi();
+		wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+	}
+}
+
+static void svm_free_cpu_pages(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		if (sd->hsave)
+			__free_page(sd->hsave);
+		if (sd->host_save)
+			__free_page(sd->host_save);
+		sd->hsave = NULL;
+		sd->host_save = NULL;
+	}
+}
+
+static void svm_msrpm_passthrough(u32 msr)
+{
+	u32 base, off;
+
+	if (msr < 0x2000)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		base = 0x800;
+	else
+		base = 0x1000;
+	off = (msr & 0x1fff) * 2;
+	/* Two bits per MSR: read intercept, write intercept. */
+	__clear_bit(base * 8 + off, svm_msrpm);
+	__clear_bit(base * 8 + off + 1, svm_msrpm);
+}
+
+static int svm_init(void)
+{
+	static const u32 passthrough[] = {
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
+		MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS,
+		MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	};
+	int cpu, i;
+
+	if (!boot_cpu_has(X86_FEATURE_SVM)) {
+		pr_info("no AMD SVM on this CPU\n");
+		return -EOPNOTSUPP;
+	}
+	if (!boot_cpu_has(X86_FEATURE_NPT)) {
+		pr_info("SVM without nested paging is not supported\n");
+		return -EOPNOTSUPP;
+	}
+	svm_max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
+	if (svm_max_asid < 1)
+		return -EOPNOTSUPP;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		sd->hsave = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		sd->host_save = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!sd->hsave || !sd->host_save)
+			goto err;
+	}
+	svm_iopm = alloc_pages_exact(IOPM_SIZE, GFP_KERNEL);
+	svm_msrpm = alloc_pages_exact(MSRPM_SIZE, GFP_KERNEL);
+	if (!svm_iopm || !svm_msrpm)
+		goto err;
+	memset(svm_iopm, 0xff, IOPM_SIZE);
+	memset(svm_msrpm, 0xff, MSRPM_SIZE);
+	for (i = 0; i < ARRAY_SIZE(passthrough); i++)
+		svm_msrpm_passthrough(passthrough[i]);
+	return 0;
+err:
+	if (svm_iopm)
+		free_pages_exact(svm_iopm, IOPM_SIZE);
+	if (svm_msrpm)
+		free_pages_exact(svm_msrpm, MSRPM_SIZE);
+	svm_free_cpu_pages();
+	return -ENOMEM;
+}
+
+static void svm_exit(void)
+{
+	free_pages_exact(svm_iopm, IOPM_SIZE);
+	free_pages_exact(svm_msrpm, MSRPM_SIZE);
+	svm_free_cpu_pages();
+}
+
+/* ---- VMs and vCPUs ----------------------------------------------------- */
+
+static int svm_vm_init(struct vmm_vm *vm)
+{
+	struct vmm_tdp *tdp = vmm_tdp_create(pgtable_l5_enabled() ? 5 : 4);
+
+	if (!tdp)
+		return -ENOMEM;
+	to_x86_vm(vm)->tdp = tdp;
+	return 0;
+}
+
+static void svm_vm_destroy(struct vmm_vm *vm)
+{
+	vmm_tdp_destroy(to_x86_vm(vm)->tdp);
+	to_x86_vm(vm)->tdp = NULL;
+}
+
+static void svm_set_intercept(struct vmcb_control_area *c, int bit)
+{
+	c->intercepts[bit / 32] |= BIT(bit % 32);
+}
+
+static void svm_init_control(struct vmm_x86_vcpu *xv)
+{
+	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
+	static const int intercepts[] = {
+		INTERCEPT_CR4_WRITE,
+		INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI, INTERCEPT_RDPMC,
+		INTERCEPT_CPUID, INTERCEPT_INVD, INTERCEPT_HLT,
+		INTERCEPT_INVLPGA, INTERCEPT_IOIO_PROT, INTERCEPT_MSR_PROT,
+		INTERCEPT_SHUTDOWN, INTERCEPT_VMRUN, INTERCEPT_VMMCALL,
+		INTERCEPT_VMLOAD, INTERCEPT_VMSAVE, INTERCEPT_STGI,
+		INTERCEPT_CLGI, INTERCEPT_SKINIT, INTERCEPT_RDTSCP,
+		INTERCEPT_WBINVD, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
+		INTERCEPT_XSETBV,
+	};
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < ARRAY_SIZE(intercepts); i++)
+		svm_set_intercept(c, intercepts[i]);
+	/* All debug register accesses: DR0-3 are the host's. */
+	c->intercepts[INTERCEPT_DR] = 0xffffffff;
+	/* #DB and #AC can loop forever in delivery; #AC also split locks. */
+	c->intercepts[INTERCEPT_EXCEPTION] = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
+	c->iopm_base_pa = __pa(svm_iopm);
+	c->msrpm_base_pa = __pa(svm_msrpm);
+	c->int_ctl = V_INTR_MASKING_MASK;
+	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	c->nested_cr3 = vmm_tdp_root_pa(to_x86_vm(xv->vcpu->vm)->tdp);
+}
+
+static void svm_init_seg(struct vmcb_seg *seg, u16 attrib)
+{
+	seg->selector = 0;
+	seg->attrib = attrib;
+	seg->limit = 0xffff;
+	seg->base = 0;
+}
+
+static void svm_vcpu_reset(struct vmm_x86_vcpu *xv)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	u16 data = SVM_SELECTOR_P_MASK | SVM_SELECTOR_S_MASK |
+		   SVM_SELECTOR_WRITE_MASK;
+
+	svm_init_control(xv);
+	memset(s, 0, sizeof(*s));
+	svm_init_seg(&s->es, data);
+	svm_init_seg(&s->ss, data);
+	svm_init_seg(&s->ds, data);
+	svm_init_seg(&s->fs, data);
+	svm_init_seg(&s->gs, data);
+	svm_init_seg(&s->cs, SVM_SELECTOR_READ_MASK | SVM_SELECTOR_P_MASK |
+			     SVM_SELECTOR_S_MASK | SVM_SELECTOR_CODE_MASK);
+	s->cs.selector = 0xf000;
+	s->cs.base = 0xffff0000;
+	s->gdtr.limit = 0xffff;
+	s->idtr.limit = 0xffff;
+	svm_init_seg(&s->ldtr, SVM_SELECTOR_P_MASK | 2);	/* LDT */
+	svm_init_seg(&s->tr, SVM_SELECTOR_P_MASK | 3);	/* busy TSS16 */
+	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+	s->dr6 = VMM_DR6_INIT;
+	s->dr7 = VMM_DR7_INIT;
+	s->efer = EFER_SVME;
+	svm->efer = 0;
+	svm->pat = 0x0007040600070406ULL;
+	s->g_pat = svm->pat;
+	svm->asid_cpu = -1;
+}
+
+static int svm_vcpu_create(struct vmm_x86_vcpu *xv)
+{
+	struct svm_vcpu *svm;
+	struct page *page;
+
+	svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
+	if (!svm)
+		return -ENOMEM;
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page) {
+		kfree(svm);
+		return -ENOMEM;
+	}
+	svm->vmcb = page_address(page);
+	svm->vmcb_pa = page_to_phys(page);
+	svm->asid_cpu = -1;
+	xv->backend = svm;
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct vmm_x86_vcpu *xv)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+
+	free_page((unsigned long)svm->vmcb);
+	kfree(svm);
+}
+
+/* ---- segment registers ------------------------------------------------- */
+
+static void svm_get_seg(const struct vmcb_seg *s, struct vmm_segment *var)
+{
+	var->base = s->base;
+	var->limit = s->limit;
+	var->selector = s->selector;
+	var->type = s->attrib & SVM_SELECTOR_TYPE_MASK;
+	var->s = (s->attrib >> SVM_SELECTOR_S_SHIFT) & 1;
+	var->dpl = (s->attrib >> SVM_SELECTOR_DPL_SHIFT) & 3;
+	var->present = (s->attrib >> SVM_SELECTOR_P_SHIFT) & 1;
+	var->avl = (s->attrib >> SVM_SELECTOR_AVL_SHIFT) & 1;
+	var->l = (s->attrib >> SVM_SELECTOR_L_SHIFT) & 1;
+	var->db = (s->attrib >> SVM_SELECTOR_DB_SHIFT) & 1;
+	/* The VMCB keeps no G bit or "unusable" flag: derive them. */
+	var->g = s->limit > 0xfffff;
+	var->unusable = !var->present;
+}
+
+static void svm_set_seg(struct vmcb_seg *s, const struct vmm_segment *var)
+{
+	s->base = var->base;
+	s->limit = var->limit;
+	s->selector = var->selector;
+	s->attrib = (var->type & SVM_SELECTOR_TYPE_MASK) |
+		    (var->s & 1) << SVM_SELECTOR_S_SHIFT |
+		    (var->dpl & 3) << SVM_SELECTOR_DPL_SHIFT |
+		    ((var->present & 1) && !var->unusable) << SVM_SELECTOR_P_SHIFT |
+		    (var->avl & 1) << SVM_SELECTOR_AVL_SHIFT |
+		    (var->l & 1) << SVM_SELECTOR_L_SHIFT |
+		    (var->db & 1) << SVM_SELECTOR_DB_SHIFT |
+		    (var->g & 1) << SVM_SELECTOR_G_SHIFT;
+}
+
+static void svm_get_sregs(struct vmm_x86_vcpu *xv, struct vmm_sregs *sregs)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+
+	svm_get_seg(&s->cs, &sregs->cs);
+	svm_get_seg(&s->ds, &sregs->ds);
+	svm_get_seg(&s->es, &sregs->es);
+	svm_get_seg(&s->fs, &sregs->fs);
+	svm_get_seg(&s->gs, &sregs->gs);
+	svm_get_seg(&s->ss, &sregs->ss);
+	svm_get_seg(&s->tr, &sregs->tr);
+	svm_get_seg(&s->ldtr, &sregs->ldt);
+	/* As KVM: TR is always busy, data segments always accessed. */
+	sregs->tr.type |= 2;
+	if (!sregs->ds.unusable)
+		sregs->ds.type |= 1;
+	if (!sregs->es.unusable)
+		sregs->es.type |= 1;
+	if (!sregs->fs.unusable)
+		sregs->fs.type |= 1;
+	if (!sregs->gs.unusable)
+		sregs->gs.type |= 1;
+	if (sregs->ss.unusable)
+		sregs->ss.db = 0;
+	sregs->ss.dpl = s->cpl;
+
+	sregs->gdt.base = s->gdtr.base;
+	sregs->gdt.limit = s->gdtr.limit;
+	sregs->idt.base = s->idtr.base;
+	sregs->idt.limit = s->idtr.limit;
+	sregs->cr0 = s->cr0;
+	sregs->cr2 = s->cr2;
+	sregs->cr3 = s->cr3;
+	sregs->cr4 = s->cr4;
+	sregs->efer = svm->efer;
+}
+
+static void svm_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *sregs)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+
+	svm_set_seg(&s->cs, &sregs->cs);
+	svm_set_seg(&s->ds, &sregs->ds);
+	svm_set_seg(&s->es, &sregs->es);
+	svm_set_seg(&s->fs, &sregs->fs);
+	svm_set_seg(&s->gs, &sregs->gs);
+	svm_set_seg(&s->ss, &sregs->ss);
+	svm_set_seg(&s->tr, &sregs->tr);
+	svm_set_seg(&s->ldtr, &sregs->ldt);
+	s->cpl = sregs->ss.dpl & 3;
+	s->gdtr.base = sregs->gdt.base;
+	s->gdtr.limit = sregs->gdt.limit;
+	s->idtr.base = sregs->idt.base;
+	s->idtr.limit = sregs->idt.limit;
+	s->cr0 = sregs->cr0;
+	s->cr2 = sregs->cr2;
+	s->cr3 = sregs->cr3;
+	s->cr4 = sregs->cr4;
+	svm->efer = sregs->efer;
+	s->efer = sregs->efer | EFER_SVME;
+}
+
+static int svm_get_cpl(struct vmm_x86_vcpu *xv)
+{
+	return to_svm(xv)->vmcb->save.cpl;
+}
+
+/* ---- exit handlers ------------------------------------------------------ */
+
+static bool svm_long_mode(struct vmm_x86_vcpu *xv)
+{
+	struct vmcb_save_area *s = &to_svm(xv)->vmcb->save;
+
+	return (s->efer & EFER_LMA) && (s->cs.attrib & SVM_SELECTOR_L_MASK);
+}
+
+static int svm_inject_gp(struct vmm_x86_vcpu *xv)
+{
+	vmm_x86_queue_exception(xv, X86_TRAP_GP, true, 0);
+	return 1;
+}
+
+static int svm_inject_ud(struct vmm_x86_vcpu *xv)
+{
+	vmm_x86_queue_exception(xv, X86_TRAP_UD, false, 0);
+	return 1;
+}
+
+static int svm_handle_cpuid(struct vmm_x86_vcpu *xv)
+{
+	/* No CPUID table (yet): every leaf reads as zero, as in KVM. */
+	xv->regs[VMM_REG_RAX] = 0;
+	xv->regs[VMM_REG_RBX] = 0;
+	xv->regs[VMM_REG_RCX] = 0;
+	xv->regs[VMM_REG_RDX] = 0;
+	return vmm_x86_skip_insn(xv, 2);
+}
+
+static int svm_handle_hlt(struct vmm_x86_vcpu *xv)
+{
+	int r = vmm_x86_skip_insn(xv, 1);
+
+	if (r <= 0)
+		return r;
+	xv->vcpu->run->exit_reason = VMM_EXIT_HLT;
+	return 0;
+}
+
+static int svm_handle_vmmcall(struct vmm_x86_vcpu *xv)
+{
+	unsigned long ret;
+
+	/* No hypercall is implemented; KVM's error codes. */
+	ret = svm_get_cpl(xv) ? -VMM_HC_EPERM : -VMM_HC_ENOSYS;
+	if (!svm_long_mode(xv))
+		ret = (u32)ret;
+	xv->regs[VMM_REG_RAX] = ret;
+	return vmm_x86_skip_insn(xv, 3);
+}
+
+static int svm_handle_io(struct vmm_x86_vcpu *xv)
+{
+	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
+	u32 info = c->exit_info_1;
+	u8 size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
+	u8 asize = (info & SVM_IOIO_ASIZE_MASK) >> SVM_IOIO_ASIZE_SHIFT;
+
+	/* SZ8/16/32 and A16/32/64 are one-hot fields. */
+	size = size == 4 ? 4 : size == 2 ? 2 : 1;
+	asize = asize == 4 ? 8 : asize == 2 ? 4 : 2;
+	if (info & SVM_IOIO_STR_MASK) {
+		int r = vmm_x86_insn_addr_size(xv);
+
+		if (r < 0)
+			return r;
+		asize = r;
+	}
+	return vmm_x86_handle_io(xv, info >> 16, size,
+				 info & SVM_IOIO_TYPE_MASK,
+				 info & SVM_IOIO_STR_MASK,
+				 info & SVM_IOIO_REP_MASK, asize,
+				 c->exit_info_2);
+}
+
+#define APIC_BASE_RESERVED	(GENMASK_ULL(63, 36) | 0x6ff)
+#define EFER_GUEST_RESERVED	(~(u64)(EFER_SCE | EFER_LME | EFER_LMA))
+
+static bool svm_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t > 7 || t == 2 || t == 3)
+			return false;
+	}
+	return true;
+}
+
+static int svm_handle_msr(struct vmm_x86_vcpu *xv)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+	u32 msr = xv->regs[VMM_REG_RCX];
+	bool write = svm->vmcb->control.exit_info_1;
+	u64 data = (u32)xv->regs[VMM_REG_RAX] |
+		   (u64)(u32)xv->regs[VMM_REG_RDX] << 32;
+
+	switch (msr) {
+	case MSR_EFER:
+		if (!write) {
+			data = svm->efer;
+			break;
+		}
+		/*
+		 * Without a CPUID table the guest has neither long mode nor
+		 * NX, so only SCE is writable (KVM: __kvm_valid_efer()).
+		 */
+		if ((data & EFER_GUEST_RESERVED) ||
+		    (data & (EFER_LME | EFER_NX)) != (svm->efer & EFER_LME))
+			return svm_inject_gp(xv);
+		data = (data & ~EFER_LMA) | (svm->efer & EFER_LMA);
+		svm->efer = data;
+		svm->vmcb->save.efer = data | EFER_SVME;
+		break;
+	case MSR_IA32_CR_PAT:
+		if (!write) {
+			data = svm->pat;
+			break;
+		}
+		if (!svm_pat_valid(data))
+			return svm_inject_gp(xv);
+		svm->pat = data;
+		svm->vmcb->save.g_pat = data;
+		break;
+	case MSR_IA32_APICBASE:
+		if (!write) {
+			data = xv->apic_base;
+			break;
+		}
+		if (data & APIC_BASE_RESERVED)
+			return svm_inject_gp(xv);
+		xv->apic_base = data;
+		break;
+	case MSR_IA32_TSC:
+		if (write)
+			return svm_inject_gp(xv);
+		data = rdtsc();
+		break;
+	default:
+		return svm_inject_gp(xv);
+	}
+	if (!write) {
+		xv->regs[VMM_REG_RAX] = (u32)data;
+		xv->regs[VMM_REG_RDX] = data >> 32;
+	}
+	return vmm_x86_skip_insn(xv, 2);
+}
+
+static int svm_handle_cr4_write(struct vmm_x86_vcpu *xv)
+{
+	struct vmcb_save_area *s = &to_svm(xv)->vmcb->save;
+	unsigned long val;
+	int cr, gpr, r;
+
+	r = vmm_x86_decode_mov_crdr(xv, 0x22, &cr, &gpr);
+	if (r <= 0)
+		return r;
+	val = xv->regs[gpr];
+	if (cr != 4 || !vmm_x86_valid_cr4(val))
+		return svm_inject_gp(xv);
+	if ((s->efer & EFER_LMA) && !(val & X86_CR4_PAE))
+		return svm_inject_gp(xv);
+	s->cr4 = val;
+	xv->rip = xv->mmio.next_rip;
+	/* A change of the paging mode flushes the guest TLB. */
+	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu->requests);
+	return 1;
+}
+
+static int svm_handle_dr(struct vmm_x86_vcpu *xv, bool write)
+{
+	struct vmcb_save_area *s = &to_svm(xv)->vmcb->save;
+	int dr, gpr, r;
+	unsigned long val;
+
+	r = vmm_x86_decode_mov_crdr(xv, write ? 0x23 : 0x21, &dr, &gpr);
+	if (r <= 0)
+		return r;
+	if (dr == 4 || dr == 5) {
+		if (s->cr4 & X86_CR4_DE)
+			return svm_inject_ud(xv);
+		dr += 2;
+	}
+	if (dr > 7)
+		return svm_inject_ud(xv);
+	if (write) {
+		val = xv->regs[gpr];
+		if (dr >= 6 && (val >> 32))
+			return svm_inject_gp(xv);
+		if (dr < 4)
+			xv->db[dr] = val;
+		else if (dr == 6)
+			xv->dr6 = (val & VMM_DR6_VOLATILE) | VMM_DR6_FIXED_1;
+		else
+			xv->dr7 = (val & VMM_DR7_VOLATILE) | VMM_DR7_INIT;
+	} else {
+		val = dr < 4 ? xv->db[dr] : dr == 6 ? xv->dr6 : xv->dr7;
+		xv->regs[gpr] = svm_long_mode(xv) ? val : (u32)val;
+	}
+	xv->rip = xv->mmio.next_rip;
+	return 1;
+}
+
+static int svm_handle_npf(struct vmm_x86_vcpu *xv)
+{
+	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
+	struct vmm_vm *vm = xv->vcpu->vm;
+	u64 err = c->exit_info_1;
+	gpa_t gpa = c->exit_info_2;
+	u64 data[3] = { err, gpa, xv->rip };
+	int r;
+
+	r = vmm_tdp_page_fault(vm, to_x86_vm(vm)->tdp, gpa, err & BIT(1));
+	if (r)
+		return r;
+	/* Guest page tables or instructions in MMIO: not emulated. */
+	if (err & (BIT_ULL(4) | BIT_ULL(33))) {
+		vmm_x86_internal_error(xv, VMM_INTERNAL_ERROR_EMULATION, 3, data);
+		return 0;
+	}
+	return vmm_x86_emulate_mmio(xv, gpa);
+}
+
+static int svm_reflect_exception(struct vmm_x86_vcpu *xv, u8 vector)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+
+	if (vector == X86_TRAP_DB)
+		xv->dr6 = svm->vmcb->save.dr6;
+	vmm_x86_queue_exception(xv, vector, vector == X86_TRAP_AC,
+				svm->vmcb->control.exit_info_1);
+	return 1;
+}
+
+static int svm_handle_exit(struct vmm_x86_vcpu *xv)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+	struct vmm_run *run = xv->vcpu->run;
+	u32 code = svm->vmcb->control.exit_code;
+	u64 data[2];
+
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		return 1;
+	case SVM_EXIT_CPUID:
+		return svm_handle_cpuid(xv);
+	case SVM_EXIT_HLT:
+		return svm_handle_hlt(xv);
+	case SVM_EXIT_IOIO:
+		return svm_handle_io(xv);
+	case SVM_EXIT_MSR:
+		return svm_handle_msr(xv);
+	case SVM_EXIT_NPF:
+		return svm_handle_npf(xv);
+	case SVM_EXIT_VMMCALL:
+		return svm_handle_vmmcall(xv);
+	case SVM_EXIT_WRITE_CR4:
+		return svm_handle_cr4_write(xv);
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 15:
+		return svm_handle_dr(xv, false);
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 15:
+		return svm_handle_dr(xv, true);
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		return svm_reflect_exception(xv, X86_TRAP_DB);
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
+		return svm_reflect_exception(xv, X86_TRAP_AC);
+	case SVM_EXIT_INVD:
+	case SVM_EXIT_WBINVD:
+		return vmm_x86_skip_insn(xv, 2);
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+		/* NOPs, like KVM's default MWAIT_NEVER_UD_FAULTS quirk. */
+		return vmm_x86_skip_insn(xv, 3);
+	case SVM_EXIT_RDPMC:
+		return svm_inject_gp(xv);
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_RDTSCP:
+	case SVM_EXIT_XSETBV:
+		return svm_inject_ud(xv);
+	case SVM_EXIT_SHUTDOWN:
+		/* The VMCB is undefined after a shutdown: reset the vCPU. */
+		vmm_x86_vcpu_reset(xv);
+		run->exit_reason = VMM_EXIT_SHUTDOWN;
+		return 0;
+	case SVM_EXIT_ERR:
+		run->exit_reason = VMM_EXIT_FAIL_ENTRY;
+		run->fail_entry.hardware_entry_failure_reason = code;
+		run->fail_entry.cpu = xv->vcpu->cpu;
+		return 0;
+	default:
+		data[0] = code;
+		data[1] = xv->vcpu->cpu;
+		vmm_x86_internal_error(xv,
+			VMM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, 2, data);
+		return 0;
+	}
+}
+
+/* ---- entry -------------------------------------------------------------- */
+
+static void svm_new_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	if (sd->next_asid > svm_max_asid) {
+		sd->asid_generation++;
+		sd->next_asid = 1;
+		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	}
+	c->asid = sd->next_asid++;
+	svm->asid_generation = sd->asid_generation;
+	svm->asid_cpu = cpu;
+}
+
+static void svm_inject_events(struct vmm_x86_vcpu *xv)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	u32 info = c->exit_int_info;
+
+	c->event_inj = 0;
+	c->event_inj_err = 0;
+	/* An event whose delivery was cut short by the exit goes first. */
+	if ((info & SVM_EXITINTINFO_VALID) &&
+	    (info & SVM_EXITINTINFO_TYPE_MASK) != SVM_EXITINTINFO_TYPE_SOFT) {
+		c->event_inj = info;
+		c->event_inj_err = c->exit_int_info_err;
+		c->exit_int_info = 0;
+		return;
+	}
+	c->exit_int_info = 0;
+	if (xv->exc_pending) {
+		xv->exc_pending = false;
+		c->event_inj = xv->exc_vector | SVM_EVTINJ_VALID |
+			       SVM_EVTINJ_TYPE_EXEPT;
+		if (xv->exc_has_error) {
+			c->event_inj |= SVM_EVTINJ_VALID_ERR;
+			c->event_inj_err = xv->exc_error;
+		}
+		if (xv->exc_vector == X86_TRAP_PF)
+			svm->vmcb->save.cr2 = xv->exc_cr2;
+		return;
+	}
+	if (xv->pending_irq >= 0 && (xv->rflags & X86_EFLAGS_IF) &&
+	    !(c->int_state & SVM_INTERRUPT_SHADOW_MASK)) {
+		c->event_inj = xv->pending_irq | SVM_EVTINJ_VALID |
+			       SVM_EVTINJ_TYPE_INTR;
+		xv->pending_irq = -1;
+	}
+}
+
+static int svm_run(struct vmm_x86_vcpu *xv)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+	struct vmm_vcpu *vcpu = xv->vcpu;
+	struct vmcb *vmcb = svm->vmcb;
+	struct svm_cpu *sd;
+	unsigned long host_dr7;
+	int cpu, r;
+
+	/* Disables preemption until kernel_fpu_end(). */
+	kernel_fpu_begin();
+	cpu = smp_processor_id();
+	sd = this_cpu_ptr(&svm_cpu);
+	r = vmm_hardware_enable_this_cpu();
+	if (r) {
+		kernel_fpu_end();
+		return r;
+	}
+	WRITE_ONCE(vcpu->cpu, cpu);
+
+	local_irq_disable();
+	WRITE_ONCE(vcpu->mode, VMM_IN_GUEST_MODE);
+	/* Pairs with vmm_flush_remote_tlbs(): mode before requests. */
+	smp_mb();
+	if (signal_pending(current) || need_resched()) {
+		WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
+		local_irq_enable();
+		kernel_fpu_end();
+		return 1;
+	}
+	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	if (vmm_check_request(vcpu, VMM_REQ_TLB_FLUSH) ||
+	    svm->asid_cpu != cpu || svm->asid_generation != sd->asid_generation)
+		svm_new_asid(svm, sd, cpu);
+
+	vmcb->save.rax = xv->regs[VMM_REG_RAX];
+	vmcb->save.rsp = xv->regs[VMM_REG_RSP];
+	vmcb->save.rip = xv->rip;
+	vmcb->save.rflags = xv->rflags;
+	vmcb->save.dr6 = VMM_DR6_INIT;
+	vmcb->save.dr7 = VMM_DR7_INIT;
+	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
+				(xv->tpr & V_TPR_MASK);
+	svm_inject_events(xv);
+	vmcb->control.clean = 0;
+
+	host_dr7 = native_get_debugreg(7);
+	asm volatile("fxrstor64 %0" : : "m" (*xv->fpu));
+
+	svm_clgi();
+	raw_local_irq_enable();
+	__vmm_svm_run(svm->vmcb_pa, xv->regs, page_to_phys(sd->host_save));
+	raw_local_irq_disable();
+
+	asm volatile("fxsave64 %0" : "=m" (*xv->fpu));
+	if (host_dr7 != VMM_DR7_INIT)
+		native_set_debugreg(7, host_dr7);
+	svm_stgi();
+	WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
+	local_irq_enable();
+	kernel_fpu_end();
+
+	xv->regs[VMM_REG_RAX] = vmcb->save.rax;
+	xv->regs[VMM_REG_RSP] = vmcb->save.rsp;
+	xv->rip = vmcb->save.rip;
+	xv->rflags = vmcb->save.rflags;
+	xv->tpr = vmcb->control.int_ctl & V_TPR_MASK;
+
+	return svm_handle_exit(xv);
+}
+
+const struct vmm_x86_ops vmm_svm_ops = {
+	.name			= "svm",
+	.init			= svm_init,
+	.exit			= svm_exit,
+	.hardware_enable	= svm_hardware_enable,
+	.hardware_disable	= svm_hardware_disable,
+	.vm_init		= svm_vm_init,
+	.vm_destroy		= svm_vm_destroy,
+	.vcpu_create		= svm_vcpu_create,
+	.vcpu_destroy		= svm_vcpu_destroy,
+	.vcpu_reset		= svm_vcpu_reset,
+	.get_sregs		= svm_get_sregs,
+	.set_sregs		= svm_set_sregs,
+	.get_cpl		= svm_get_cpl,
+	.run			= svm_run,
+};

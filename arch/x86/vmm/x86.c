@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmm: x86 common code.  Implements the arch ops interface of virt/vmm on
+ * top of a hardware backend (struct vmm_x86_ops): the register ioctls with
+ * their validation, the VMM_RUN loop, and port I/O exits to user space.
+ */
+#define pr_fmt(fmt) "vmm: " fmt
+
+#include <linux/module.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/sched.h>
+#include <asm/apicdef.h>
+#include <asm/processor-flags.h>
+#include <asm/msr-index.h>
+#include <asm/fpu/types.h>
+#include "x86.h"
+
+/* The hardware backend chosen at module load. */
+const struct vmm_x86_ops *vmm_x86;
+
+/* Without a guest CPUID table, KVM assumes a 36-bit physical address. */
+#define VMM_GUEST_MAXPHYADDR	36
+
+/* CR4 bits that need no CPUID feature; see kvm_is_valid_cr4(). */
+#define VMM_CR4_VALID	(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD |	\
+			 X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE |	\
+			 X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE |	\
+			 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+
+#define VMM_PIO_DATA_OFFSET	PAGE_SIZE
+
+void vmm_x86_queue_exception(struct vmm_x86_vcpu *xv, u8 vector,
+			     bool has_error, u32 error)
+{
+	xv->exc_pending = true;
+	xv->exc_vector = vector;
+	xv->exc_has_error = has_error;
+	xv->exc_error = error;
+}
+
+void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
+			    int ndata, const u64 *data)
+{
+	struct vmm_run *run = xv->vcpu->run;
+	int i;
+
+	run->exit_reason = VMM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	ndata = min_t(int, ndata, ARRAY_SIZE(run->internal.data));
+	run->internal.ndata = ndata;
+	for (i = 0; i < ndata; i++)
+		run->internal.data[i] = data[i];
+}
+
+/* ---- registers --------------------------------------------------------- */
+
+static void vmm_x86_get_regs(struct vmm_x86_vcpu *xv, struct vmm_regs *r)
+{
+	r->rax = xv->regs[VMM_REG_RAX];
+	r->rbx = xv->regs[VMM_REG_RBX];
+	r->rcx = xv->regs[VMM_REG_RCX];
+	r->rdx = xv->regs[VMM_REG_RDX];
+	r->rsi = xv->regs[VMM_REG_RSI];
+	r->rdi = xv->regs[VMM_REG_RDI];
+	r->rsp = xv->regs[VMM_REG_RSP];
+	r->rbp = xv->regs[VMM_REG_RBP];
+	r->r8 = xv->regs[VMM_REG_R8];
+	r->r9 = xv->regs[VMM_REG_R9];
+	r->r10 = xv->regs[VMM_REG_R10];
+	r->r11 = xv->regs[VMM_REG_R11];
+	r->r12 = xv->regs[VMM_REG_R12];
+	r->r13 = xv->regs[VMM_REG_R13];
+	r->r14 = xv->regs[VMM_REG_R14];
+	r->r15 = xv->regs[VMM_REG_R15];
+	r->rip = xv->rip;
+	r->rflags = xv->rflags;
+}
+
+static void vmm_x86_set_regs(struct vmm_x86_vcpu *xv, const struct vmm_regs *r)
+{
+	xv->regs[VMM_REG_RAX] = r->rax;
+	xv->regs[VMM_REG_RBX] = r->rbx;
+	xv->regs[VMM_REG_RCX] = r->rcx;
+	xv->regs[VMM_REG_RDX] = r->rdx;
+	xv->regs[VMM_REG_RSI] = r->rsi;
+	xv->regs[VMM_REG_RDI] = r->rdi;
+	xv->regs[VMM_REG_RSP] = r->rsp;
+	xv->regs[VMM_REG_RBP] = r->rbp;
+	xv->regs[VMM_REG_R8] = r->r8;
+	xv->regs[VMM_REG_R9] = r->r9;
+	xv->regs[VMM_REG_R10] = r->r10;
+	xv->regs[VMM_REG_R11] = r->r11;
+	xv->regs[VMM_REG_R12] = r->r12;
+	xv->regs[VMM_REG_R13] = r->r13;
+	xv->regs[VMM_REG_R14] = r->r14;
+	xv->regs[VMM_REG_R15] = r->r15;
+	xv->rip = r->rip;
+	/* Bit 1 of RFLAGS always reads as 1. */
+	xv->rflags = r->rflags | X86_EFLAGS_FIXED;
+	/* Like KVM: a new register state cancels a queued exception. */
+	xv->exc_pending = false;
+}
+
+bool vmm_x86_valid_cr4(unsigned long cr4)
+{
+	return !(cr4 & ~(unsigned long)VMM_CR4_VALID);
+}
+
+static bool vmm_x86_valid_sregs(const struct vmm_sregs *s)
+{
+	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
+			return false;
+		if (s->cr3 >> VMM_GUEST_MAXPHYADDR)
+			return false;
+	} else if ((s->efer & EFER_LMA) || s->cs.l) {
+		return false;
+	}
+	if (!vmm_x86_valid_cr4(s->cr4))
+		return false;
+	if (s->cr0 >> 32)
+		return false;
+	if ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD))
+		return false;
+	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		return false;
+	/*
+	 * EFER is not checked, as in KVM: a host-initiated write may set any
+	 * bit, and state the CPU rejects ends in VMM_EXIT_FAIL_ENTRY.
+	 */
+	/* IA32_APIC_BASE: no x2APIC without CPUID, MAXPHYADDR 36. */
+	if (s->apic_base & (GENMASK_ULL(63, VMM_GUEST_MAXPHYADDR) | 0x6ff))
+		return false;
+	return s->cr8 <= 15;
+}
+
+static void vmm_x86_get_sregs(struct vmm_x86_vcpu *xv, struct vmm_sregs *s)
+{
+	memset(s, 0, sizeof(*s));
+	vmm_x86->get_sregs(xv, s);
+	s->cr8 = xv->tpr;
+	s->apic_base = xv->apic_base;
+	if (xv->pending_irq >= 0)
+		__set_bit(xv->pending_irq, (unsigned long *)s->interrupt_bitmap);
+}
+
+static int vmm_x86_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *s)
+{
+	int i, irq = -1;
+
+	if (!vmm_x86_valid_sregs(s))
+		return -EINVAL;
+	for (i = 0; i < VMM_NR_INTERRUPTS; i++) {
+		if (test_bit(i, (const unsigned long *)s->interrupt_bitmap)) {
+			irq = i;
+			break;
+		}
+	}
+	vmm_x86->set_sregs(xv, s);
+	xv->tpr = s->cr8;
+	xv->apic_base = s->apic_base;
+	xv->pending_irq = irq;
+	return 0;
+}
+
+static long vmm_x86_vcpu_ioctl(struct vmm_vcpu *vcpu, unsigned int ioctl,
+			       unsigned long arg)
+{
+	struct vmm_x86_vcpu *xv = to_x86(vcpu);
+	void __user *argp = (void __user *)arg;
+	long r;
+
+	switch (ioctl) {
+	case VMM_GET_REGS: {
+		struct vmm_regs regs;
+
+		vmm_x86_get_regs(xv, &regs);
+		return copy_to_user(argp, &regs, sizeof(regs)) ? -EFAULT : 0;
+	}
+	case VMM_SET_REGS: {
+		struct vmm_regs regs;
+
+		if (copy_from_user(&regs, argp, sizeof(regs)))
+			return -EFAULT;
+		vmm_x86_set_regs(xv, &regs);
+		return 0;
+	}
+	case VMM_GET_SREGS: {
+		struct vmm_sregs *sregs = kmalloc(sizeof(*sregs), GFP_KERNEL);
+
+		if (!sregs)
+			return -ENOMEM;
+		vmm_x86_get_sregs(xv, sregs);
+		r = copy_to_user(argp, sregs, sizeof(*sregs)) ? -EFAULT : 0;
+		kfree(sregs);
+		return r;
+	}
+	case VMM_SET_SREGS: {
+		struct vmm_sregs *sregs = memdup_user(argp, sizeof(*sregs));
+
+		if (IS_ERR(sregs))
+			return PTR_ERR(sregs);
+		r = vmm_x86_set_sregs(xv, sregs);
+		kfree(sregs);
+		return r;
+	}
+	default:
+		/* KVM on x86 answers unknown vCPU ioctls with -EINVAL. */
+		return -EINVAL;
+	}
+}
+
+/* ---- port I/O ---------------------------------------------------------- */
+
+static void *vmm_pio_data(struct vmm_x86_vcpu *xv)
+{
+	return page_address(xv->vcpu->mmap_pages[1]);
+}
+
+static unsigned long vmm_addr_mask(u8 addr_size)
+{
+	return addr_size == 8 ? ~0UL : (1UL << (addr_size * 8)) - 1;
+}
+
+/* Write @val to the low @size bytes of a register, as the CPU would. */
+static void vmm_reg_write_sized(struct vmm_x86_vcpu *xv, int reg, u8 size,
+				unsigned long val)
+{
+	unsigned long mask;
+
+	if (size >= 4) {
+		/* 32-bit writes zero-extend. */
+		xv->regs[reg] = size == 8 ? val : (u32)val;
+		return;
+	}
+	mask = (1UL << (size * 8)) - 1;
+	xv->regs[reg] = (xv->regs[reg] & ~mask) | (val & mask);
+}
+
+/* Advance an index register of a string instruction by @delta bytes. */
+static void vmm_reg_advance(struct vmm_x86_vcpu *xv, int reg, u8 addr_size,
+			    long delta)
+{
+	vmm_reg_write_sized(xv, reg, addr_size, xv->regs[reg] + delta);
+}
+
+/*
+ * A string I/O operand could not be accessed: a queued #PF re-enters the
+ * guest; memory outside every memslot is not emulated.
+ */
+static int vmm_x86_string_io_failed(struct vmm_x86_vcpu *xv, int r)
+{
+	u64 data[2] = { xv->rip, xv->pio.port };
+
+	if (r == VMM_X86_EXCEPTION)
+		return 1;
+	if (r != -EFAULT)
+		return r;
+	vmm_x86_internal_error(xv, VMM_INTERNAL_ERROR_EMULATION, 2, data);
+	return 0;
+}
+
+int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
+		      bool string, bool rep, u8 addr_size,
+		      unsigned long next_rip)
+{
+	struct vmm_run *run = xv->vcpu->run;
+	struct vmm_x86_pio *pio = &xv->pio;
+	unsigned long count = 1;
+	void *data = vmm_pio_data(xv);
+	int r;
+
+	pio->port = port;
+	pio->size = size;
+	pio->in = in;
+	pio->string = string;
+	pio->rep = rep;
+	pio->down = !!(xv->rflags & X86_EFLAGS_DF);
+	pio->addr_size = addr_size;
+	pio->next_rip = next_rip;
+
+	if (string) {
+		int reg = in ? VMM_REG_RDI : VMM_REG_RSI;
+		unsigned long addr = xv->regs[reg] & vmm_addr_mask(addr_size);
+
+		if (rep) {
+			count = xv->regs[VMM_REG_RCX] & vmm_addr_mask(addr_size);
+			if (!count) {
+				xv->rip = next_rip;
+				return 1;
+			}
+		}
+		/* Stay within one guest page, and within the data page. */
+		if (pio->down)
+			count = 1;
+		else
+			count = min(count, (PAGE_SIZE - offset_in_page(addr)) / size);
+		count = max(count, 1UL);
+		count = min(count, PAGE_SIZE / size);
+		if (!in) {
+			r = vmm_x86_read_guest_virt(xv, addr, data, count * size);
+			if (r)
+				return vmm_x86_string_io_failed(xv, r);
+		}
+	} else if (!in) {
+		memcpy(data, &xv->regs[VMM_REG_RAX], size);
+	}
+
+	pio->count = count;
+	xv->pending = in ? VMM_PENDING_PIO_IN : VMM_PENDING_PIO_OUT;
+	run->exit_reason = VMM_EXIT_IO;
+	run->io.direction = in ? VMM_EXIT_IO_IN : VMM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = port;
+	run->io.count = count;
+	run->io.data_offset = VMM_PIO_DATA_OFFSET;
+	return 0;
+}
+
+/* Finish the I/O instruction the last exit handed to user space. */
+static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
+{
+	struct vmm_x86_pio *pio = &xv->pio;
+	void *data = vmm_pio_data(xv);
+	long delta = (long)pio->count * pio->size;
+	int r, reg;
+
+	if (!pio->string) {
+		if (pio->in) {
+			unsigned long val = 0;
+
+			memcpy(&val, data, pio->size);
+			vmm_reg_write_sized(xv, VMM_REG_RAX, pio->size, val);
+		}
+		xv->rip = pio->next_rip;
+		return 1;
+	}
+
+	reg = pio->in ? VMM_REG_RDI : VMM_REG_RSI;
+	if (pio->in) {
+		unsigned long addr = xv->regs[reg] & vmm_addr_mask(pio->addr_size);
+
+		r = vmm_x86_write_guest_virt(xv, addr, data, delta);
+		if (r)
+			return vmm_x86_string_io_failed(xv, r);
+	}
+	vmm_reg_advance(xv, reg, pio->addr_size, pio->down ? -delta : delta);
+	if (pio->rep) {
+		vmm_reg_advance(xv, VMM_REG_RCX, pio->addr_size, -(long)pio->count);
+		/* Re-execute the instruction until RCX is exhausted. */
+		if (xv->regs[VMM_REG_RCX] & vmm_addr_mask(pio->addr_size))
+			return 1;
+	}
+	xv->rip = pio->next_rip;
+	return 1;
+}
+
+static void vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
+{
+	struct vmm_x86_mmio_load *m = &xv->mmio;
+	unsigned long val = 0;
+
+	memcpy(&val, xv->vcpu->run->mmio.data, m->len);
+	if (m->sign_extend) {
+		if (m->len == 1)
+			val = (long)(s8)val;
+		else if (m->len == 2)
+			val = (long)(s16)val;
+		else if (m->len == 4)
+			val = (long)(s32)val;
+	}
+	if (m->high_byte)
+		xv->regs[m->reg] = (xv->regs[m->reg] & ~0xff00UL) |
+				   ((val & 0xff) << 8);
+	else
+		vmm_reg_write_sized(xv, m->reg, m->dst_size, val);
+	xv->rip = m->next_rip;
+}
+
+static int vmm_x86_complete_userspace(struct vmm_x86_vcpu *xv)
+{
+	enum vmm_x86_pending pending = xv->pending;
+
+	xv->pending = VMM_PENDING_NONE;
+	switch (pending) {
+	case VMM_PENDING_PIO_IN:
+	case VMM_PENDING_PIO_OUT:
+		return vmm_x86_complete_pio(xv);
+	case VMM_PENDING_MMIO_LOAD:
+		vmm_x86_complete_mmio_load(xv);
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/* ---- VMM_RUN ----------------------------------------------------------- */
+
+static void vmm_x86_post_run(struct vmm_x86_vcpu *xv)
+{
+	struct vmm_run *run = xv->vcpu->run;
+
+	run->if_flag = !!(xv->rflags & X86_EFLAGS_IF);
+	run->cr8 = xv->tpr;
+	run->apic_base = xv->apic_base;
+	run->ready_for_interrupt_injection = run->if_flag &&
+					     xv->pending_irq < 0;
+}
+
+static int vmm_x86_vcpu_run(struct vmm_vcpu *vcpu)
+{
+	struct vmm_x86_vcpu *xv = to_x86(vcpu);
+	struct vmm_run *run = vcpu->run;
+	int r;
+
+	run->flags = 0;
+	if (run->kvm_valid_regs || run->kvm_dirty_regs) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (run->cr8 > 15) {
+		r = -EINVAL;
+		goto out;
+	}
+	xv->tpr = run->cr8;
+
+	if (xv->pending != VMM_PENDING_NONE) {
+		r = vmm_x86_complete_userspace(xv);
+		if (r <= 0)
+			goto out;
+	}
+	if (READ_ONCE(run->immediate_exit)) {
+		r = -EINTR;
+		goto out;
+	}
+
+	for (;;) {
+		r = vmm_vcpu_should_stop(vcpu);
+		if (r)
+			break;
+		r = vmm_x86->run(xv);
+		if (r <= 0)
+			break;
+		cond_resched();
+	}
+out:
+	vmm_x86_post_run(xv);
+	return r;
+}
+
+/* ---- VMs and vCPUs ----------------------------------------------------- */
+
+void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv)
+{
+	memset(xv->regs, 0, sizeof(xv->regs));
+	/* EDX holds the CPUID.1 signature at reset, 0x600 without CPUID. */
+	xv->regs[VMM_REG_RDX] = 0x600;
+	xv->rip = 0xfff0;
+	xv->rflags = X86_EFLAGS_FIXED;
+	xv->pending = VMM_PENDING_NONE;
+	xv->exc_pending = false;
+	xv->pending_irq = -1;
+	memset(xv->db, 0, sizeof(xv->db));
+	xv->dr6 = VMM_DR6_INIT;
+	xv->dr7 = VMM_DR7_INIT;
+	/* As KVM without an in-kernel APIC: enabled, BSP for vCPU 0. */
+	xv->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
+			(xv->vcpu->vcpu_id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+	xv->tpr = 0;
+	memset(xv->fpu, 0, sizeof(*xv->fpu));
+	xv->fpu->cwd = 0x37f;
+	xv->fpu->mxcsr = MXCSR_DEFAULT;
+	vmm_x86->vcpu_reset(xv);
+}
+
+static int vmm_x86_vcpu_create(struct vmm_vcpu *vcpu)
+{
+	struct vmm_x86_vcpu *xv;
+	int r;
+
+	xv = kzalloc(sizeof(*xv), GFP_KERNEL_ACCOUNT);
+	if (!xv)
+		return -ENOMEM;
+	/* kmalloc of a power-of-two size is naturally aligned. */
+	BUILD_BUG_ON(sizeof(struct fxregs_state) != 512);
+	xv->fpu = kzalloc(sizeof(*xv->fpu), GFP_KERNEL_ACCOUNT);
+	if (!xv->fpu) {
+		kfree(xv);
+		return -ENOMEM;
+	}
+	xv->vcpu = vcpu;
+	vcpu->arch = xv;
+	r = vmm_x86->vcpu_create(xv);
+	if (r) {
+		kfree(xv->fpu);
+		kfree(xv);
+		vcpu->arch = NULL;
+		return r;
+	}
+	vmm_x86_vcpu_reset(xv);
+	return 0;
+}
+
+static void vmm_x86_vcpu_destroy(struct vmm_vcpu *vcpu)
+{
+	struct vmm_x86_vcpu *xv = to_x86(vcpu);
+
+	vmm_x86->vcpu_destroy(xv);
+	kfree(xv->fpu);
+	kfree(xv);
+}
+
+static int vmm_x86_vm_init(struct vmm_vm *vm, unsigned long type)
+{
+	struct vmm_x86_vm *xvm;
+	int r;
+
+	xvm = kzalloc(sizeof(*xvm), GFP_KERNEL_ACCOUNT);
+	if (!xvm)
+		return -ENOMEM;
+	vm->arch = xvm;
+	r = vmm_x86->vm_init(vm);
+	if (r) {
+		kfree(xvm);
+		vm->arch = NULL;
+	}
+	return r;
+}
+
+static void vmm_x86_vm_destroy(struct vmm_vm *vm)
+{
+	vmm_x86->vm_destroy(vm);
+	kfree(vm->arch);
+	vm->arch = NULL;
+}
+
+static long vmm_x86_check_extension(struct vmm_vm *vm, long ext)
+{
+	switch (ext) {
+	case VMM_CAP_HLT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int vmm_x86_vm_enable_cap(struct vmm_vm *vm, struct vmm_enable_cap *cap)
+{
+	/* No capability can be enabled yet. */
+	return -EINVAL;
+}
+
+static long vmm_x86_vm_ioctl(struct vmm_vm *vm, unsigned int ioctl,
+			     unsigned long arg)
+{
+	return -ENOTTY;
+}
+
+static bool vmm_x86_unmap_gfn_range(struct vmm_vm *vm, gfn_t start, gfn_t end)
+{
+	struct vmm_x86_vm *xvm = to_x86_vm(vm);
+
+	return xvm->tdp ? vmm_tdp_unmap_range(xvm->tdp, start, end) : false;
+}
+
+static int vmm_x86_hardware_enable(void)
+{
+	return vmm_x86->hardware_enable();
+}
+
+static void vmm_x86_hardware_disable(void)
+{
+	vmm_x86->hardware_disable();
+}
+
+static int vmm_x86_init(void)
+{
+	vmm_x86 = &vmm_svm_ops;
+	return vmm_x86->init();
+}
+
+static void vmm_x86_exit(void)
+{
+	vmm_x86->exit();
+}
+
+const struct vmm_arch_ops vmm_arch_ops = {
+	.name			= "x86",
+	.vcpu_mmap_pages	= 2,	/* struct vmm_run + port I/O data */
+	.init			= vmm_x86_init,
+	.exit			= vmm_x86_exit,
+	.hardware_enable	= vmm_x86_hardware_enable,
+	.hardware_disable	= vmm_x86_hardware_disable,
+	.vm_init		= vmm_x86_vm_init,
+	.vm_destroy		= vmm_x86_vm_destroy,
+	.check_extension	= vmm_x86_check_extension,
+	.vm_enable_cap		= vmm_x86_vm_enable_cap,
+	.vm_ioctl		= vmm_x86_vm_ioctl,
+	.vcpu_create		= vmm_x86_vcpu_create,
+	.vcpu_destroy		= vmm_x86_vcpu_destroy,
+	.vcpu_ioctl		= vmm_x86_vcpu_ioctl,
+	.vcpu_run		= vmm_x86_vcpu_run,
+	.unmap_gfn_range	= vmm_x86_unmap_gfn_range,
+};

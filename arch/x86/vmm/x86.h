@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vmm: what the x86 common code (x86.c, emulate.c, mmu.c) shares with the
+ * hardware backends (svm/, later vmx/).
+ */
+#ifndef _ARCH_X86_VMM_X86_H
+#define _ARCH_X86_VMM_X86_H
+
+#include <vmm/vmm_host.h>
+
+/* Debug register reset values and writable bits (SDM vol. 3, 18.2). */
+#define VMM_DR6_INIT		0xffff0ff0UL
+#define VMM_DR6_FIXED_1		0xfffe0ff0UL
+#define VMM_DR6_VOLATILE	0x0001e80fUL
+#define VMM_DR7_INIT		0x400UL
+#define VMM_DR7_VOLATILE	0xffff2bffUL
+
+/* General-purpose registers, in the order of the x86 instruction encoding. */
+enum vmm_x86_reg {
+	VMM_REG_RAX, VMM_REG_RCX, VMM_REG_RDX, VMM_REG_RBX,
+	VMM_REG_RSP, VMM_REG_RBP, VMM_REG_RSI, VMM_REG_RDI,
+	VMM_REG_R8, VMM_REG_R9, VMM_REG_R10, VMM_REG_R11,
+	VMM_REG_R12, VMM_REG_R13, VMM_REG_R14, VMM_REG_R15,
+	VMM_NR_GPRS
+};
+
+/* What the last exit to user space left for the next VMM_RUN to finish. */
+enum vmm_x86_pending {
+	VMM_PENDING_NONE,
+	VMM_PENDING_PIO_IN,	/* IN/INS: take data from the run area */
+	VMM_PENDING_PIO_OUT,	/* OUTS: advance RSI/RCX */
+	VMM_PENDING_MMIO_LOAD,	/* MMIO load: write run->mmio.data to a reg */
+};
+
+struct vmm_x86_pio {
+	u16 port;
+	u8 size;
+	bool in;
+	bool string;
+	bool rep;
+	bool down;		/* RFLAGS.DF */
+	u8 addr_size;		/* 2, 4 or 8 */
+	u32 count;		/* elements of this exit */
+	unsigned long next_rip;
+};
+
+struct vmm_x86_mmio_load {
+	u8 reg;
+	u8 len;			/* bytes read */
+	u8 dst_size;		/* operand size written to reg */
+	bool sign_extend;
+	bool high_byte;		/* AH/CH/DH/BH */
+	unsigned long next_rip;
+};
+
+struct vmm_x86_vcpu {
+	struct vmm_vcpu *vcpu;
+	unsigned long regs[VMM_NR_GPRS];
+	unsigned long rip;
+	unsigned long rflags;
+
+	enum vmm_x86_pending pending;
+	struct vmm_x86_pio pio;
+	struct vmm_x86_mmio_load mmio;
+
+	/* An exception to inject at the next entry. */
+	bool exc_pending;
+	u8 exc_vector;
+	bool exc_has_error;
+	u32 exc_error;
+	unsigned long exc_cr2;	/* for #PF */
+
+	/* Interrupt queued by SET_SREGS' interrupt_bitmap, or -1. */
+	int pending_irq;
+
+	/* Debug registers: guest accesses are intercepted and emulated. */
+	unsigned long db[4];
+	unsigned long dr6;
+	unsigned long dr7;
+
+	u64 apic_base;
+	u8 tpr;			/* CR8 */
+
+	/* x87/SSE state of the guest (FXSAVE image, 16-byte aligned). */
+	struct fxregs_state *fpu;
+
+	void *backend;
+};
+
+static inline struct vmm_x86_vcpu *to_x86(struct vmm_vcpu *vcpu)
+{
+	return vcpu->arch;
+}
+
+/*
+ * The interface of a hardware backend.  run() enters the guest once and
+ * handles the exit: > 0 to re-enter, 0 to return to user space with
+ * vcpu->run filled in, < 0 for an error of VMM_RUN.
+ */
+struct vmm_x86_ops {
+	const char *name;
+	int (*init)(void);
+	void (*exit)(void);
+	int (*hardware_enable)(void);
+	void (*hardware_disable)(void);
+
+	int (*vm_init)(struct vmm_vm *vm);
+	void (*vm_destroy)(struct vmm_vm *vm);
+	int (*vcpu_create)(struct vmm_x86_vcpu *xv);
+	void (*vcpu_destroy)(struct vmm_x86_vcpu *xv);
+	/* Architectural reset state of everything but the GPRs. */
+	void (*vcpu_reset)(struct vmm_x86_vcpu *xv);
+
+	void (*get_sregs)(struct vmm_x86_vcpu *xv, struct vmm_sregs *sregs);
+	/* @sregs has been validated by the common code. */
+	void (*set_sregs)(struct vmm_x86_vcpu *xv, const struct vmm_sregs *sregs);
+	int (*get_cpl)(struct vmm_x86_vcpu *xv);
+
+	int (*run)(struct vmm_x86_vcpu *xv);
+};
+
+extern const struct vmm_x86_ops vmm_svm_ops;
+extern const struct vmm_x86_ops *vmm_x86;
+
+/* x86.c */
+void vmm_x86_queue_exception(struct vmm_x86_vcpu *xv, u8 vector,
+			     bool has_error, u32 error);
+int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
+		      bool string, bool rep, u8 addr_size,
+		      unsigned long next_rip);
+void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv);
+bool vmm_x86_valid_cr4(unsigned long cr4);
+void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
+			    int ndata, const u64 *data);
+
+/*
+ * emulate.c.  The guest memory accessors return 0 on success,
+ * VMM_X86_EXCEPTION when they queued a fault for the guest (re-enter it),
+ * or -EFAULT when the guest address is not backed by a memslot.
+ */
+#define VMM_X86_EXCEPTION	1
+int vmm_x86_read_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
+			    void *buf, unsigned int len);
+int vmm_x86_write_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
+			     const void *buf, unsigned int len);
+int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa);
+int vmm_x86_skip_insn(struct vmm_x86_vcpu *xv, unsigned int opcode_len);
+int vmm_x86_insn_addr_size(struct vmm_x86_vcpu *xv);
+/* On success, the RIP after the instruction is in xv->mmio.next_rip. */
+int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
+			    int *gpr);
+
+/* mmu.c: second-stage (nested/extended) page tables */
+struct vmm_tdp;
+struct vmm_tdp *vmm_tdp_create(int levels);
+void vmm_tdp_destroy(struct vmm_tdp *tdp);
+u64 vmm_tdp_root_pa(struct vmm_tdp *tdp);
+/*
+ * Resolve a guest page fault at @gpa.  Returns 1 when the guest can be
+ * re-entered, 0 when the access is MMIO (caller emulates), < 0 on error.
+ */
+int vmm_tdp_page_fault(struct vmm_vm *vm, struct vmm_tdp *tdp, gpa_t gpa,
+		       bool write);
+bool vmm_tdp_unmap_range(struct vmm_tdp *tdp, gfn_t start, gfn_t end);
+
+/* The VM's x86 state. */
+struct vmm_x86_vm {
+	struct vmm_tdp *tdp;
+	void *backend;
+};
+
+static inline struct vmm_x86_vm *to_x86_vm(struct vmm_vm *vm)
+{
+	return vm->arch;
+}
+
+#endif /* _ARCH_X86_VMM_X86_H */

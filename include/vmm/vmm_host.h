@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vmm: core types shared by the arch-independent core (virt/vmm) and the
+ * architecture backends (arch/<arch>/vmm).
+ */
+#ifndef _VMM_VMM_HOST_H
+#define _VMM_VMM_HOST_H
+
+#include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/srcu.h>
+#include <linux/refcount.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched.h>
+#include <uapi/linux/vmm.h>
+
+/* Limits reported through VMM_CHECK_EXTENSION; documented in api.rst. */
+#define VMM_MAX_VCPUS		256	/* VMM_CAP_MAX_VCPUS */
+#define VMM_MAX_VCPU_ID		1024	/* VMM_CAP_MAX_VCPU_ID: ids 0..1023 */
+#define VMM_USER_MEM_SLOTS	512	/* VMM_CAP_NR_MEMSLOTS: ids 0..511 */
+#define VMM_MEM_MAX_NR_PAGES	((1UL << 31) - 1)
+
+typedef u64 gfn_t;
+typedef u64 gpa_t;
+
+struct vmm_memslot {
+	gfn_t base_gfn;
+	u64 npages;
+	unsigned long userspace_addr;
+	u32 flags;
+	u16 id;
+};
+
+/* An immutable array of slots, replaced as a whole under SRCU. */
+struct vmm_memslots {
+	int nr;
+	struct vmm_memslot slots[];
+};
+
+enum vmm_vcpu_mode {
+	VMM_OUTSIDE_GUEST_MODE,
+	VMM_IN_GUEST_MODE,
+};
+
+/* Bits of vcpu->requests, processed before every guest entry. */
+#define VMM_REQ_TLB_FLUSH	0
+
+struct vmm_vm {
+	refcount_t users;
+	struct mm_struct *mm;
+
+	struct mutex lock;		/* vCPU creation, ENABLE_CAP */
+	struct mutex slots_lock;	/* memslot updates */
+	struct vmm_memslots __rcu *memslots;
+	struct srcu_struct srcu;
+
+	/* The arch MMU's lock, and the MMU-notifier race detection. */
+	spinlock_t mmu_lock;
+	struct mmu_notifier mmu_notifier;
+	unsigned long mmu_invalidate_seq;
+	long mmu_invalidate_in_progress;
+
+	int nr_vcpus;			/* written under lock */
+	struct vmm_vcpu *vcpus[VMM_MAX_VCPUS];
+	bool has_run;			/* any vCPU entered KVM_RUN */
+
+	void *arch;
+};
+
+struct vmm_vcpu {
+	struct vmm_vm *vm;
+	u32 vcpu_id;
+	int vcpu_idx;
+	struct mutex mutex;
+
+	struct vmm_run *run;		/* mmap page 0 */
+	struct page **mmap_pages;	/* all pages of the vCPU mmap */
+	unsigned int nr_mmap_pages;
+
+	int cpu;			/* host CPU it last ran on, or -1 */
+	int mode;			/* enum vmm_vcpu_mode */
+	unsigned long requests;
+
+	void *arch;
+};
+
+static inline bool vmm_check_request(struct vmm_vcpu *vcpu, int req)
+{
+	return test_and_clear_bit(req, &vcpu->requests);
+}
+
+/*
+ * The interface an architecture backend implements.  virt/vmm calls
+ * nothing else of the backend; the backend calls back only the helpers
+ * declared at the end of this file.
+ */
+struct vmm_arch_ops {
+	const char *name;
+	unsigned int vcpu_mmap_pages;	/* pages of the vCPU mmap, >= 1 */
+
+	/* Module load/unload: probe the hardware, allocate global state. */
+	int (*init)(void);
+	void (*exit)(void);
+
+	/* Per-CPU virtualization on/off; run on each CPU, IRQs off. */
+	int (*hardware_enable)(void);
+	void (*hardware_disable)(void);
+
+	int (*vm_init)(struct vmm_vm *vm, unsigned long type);
+	void (*vm_destroy)(struct vmm_vm *vm);
+	/* Arch part of CHECK_EXTENSION; vm is NULL on the system fd. */
+	long (*check_extension)(struct vmm_vm *vm, long ext);
+	int (*vm_enable_cap)(struct vmm_vm *vm, struct vmm_enable_cap *cap);
+	/* Arch VM ioctls; return -ENOTTY for unknown ones. */
+	long (*vm_ioctl)(struct vmm_vm *vm, unsigned int ioctl,
+			 unsigned long arg);
+
+	int (*vcpu_create)(struct vmm_vcpu *vcpu);
+	void (*vcpu_destroy)(struct vmm_vcpu *vcpu);
+	/* Arch vCPU ioctls (registers, ...); -ENOTTY for unknown ones. */
+	long (*vcpu_ioctl)(struct vmm_vcpu *vcpu, unsigned int ioctl,
+			   unsigned long arg);
+	/*
+	 * VMM_RUN, under vcpu->mutex.  Completes what the last exit left to
+	 * user space, then runs the guest until an exit needs user space
+	 * (returns 0), an error occurs (< 0), or vmm_vcpu_should_stop().
+	 */
+	int (*vcpu_run)(struct vmm_vcpu *vcpu);
+
+	/*
+	 * Drop the guest mappings of [start, end) in the second-stage
+	 * tables, under vm->mmu_lock.  Returns true if a TLB flush is
+	 * needed.
+	 */
+	bool (*unmap_gfn_range)(struct vmm_vm *vm, gfn_t start, gfn_t end);
+};
+
+extern const struct vmm_arch_ops vmm_arch_ops;
+
+/* Helpers the core offers to backends. */
+struct vmm_memslot *vmm_gfn_to_memslot(struct vmm_vm *vm, gfn_t gfn);
+void vmm_flush_remote_tlbs(struct vmm_vm *vm);
+int vmm_vcpu_should_stop(struct vmm_vcpu *vcpu);
+int vmm_hardware_enable_this_cpu(void);
+
+static inline unsigned long vmm_gfn_to_hva(struct vmm_memslot *slot,
+					   gfn_t gfn)
+{
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+}
+
+static inline bool vmm_mmu_invalidate_retry(struct vmm_vm *vm,
+					    unsigned long seq)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	return vm->mmu_invalidate_in_progress ||
+	       vm->mmu_invalidate_seq != seq;
+}
+
+#endif /* _VMM_VMM_HOST_H */

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmm: guest memory slots (VMM_SET_USER_MEMORY_REGION).
+ *
+ * The slots of a VM live in one immutable array.  An update builds a new
+ * array, publishes it with rcu_assign_pointer() and waits for the SRCU
+ * readers of the old one (the second-stage fault handlers) before it drops
+ * the second-stage mappings of a deleted or moved slot.  A fault handler
+ * holds vm->srcu from its slot lookup until its mapping is installed, so
+ * no mapping of a slot that is gone can survive the update.
+ *
+ * Validation follows __kvm_set_memory_region() of Linux 6.1; see
+ * Documentation/api.rst for the errno of every case.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "vmm_core.h"
+
+static struct vmm_memslots *vmm_memslots_alloc(int nr)
+{
+	struct vmm_memslots *slots;
+
+	slots = kvzalloc(struct_size(slots, slots, nr), GFP_KERNEL_ACCOUNT);
+	if (slots)
+		slots->nr = nr;
+	return slots;
+}
+
+struct vmm_memslots *vmm_memslots_alloc_empty(void)
+{
+	return vmm_memslots_alloc(0);
+}
+
+static struct vmm_memslot *vmm_id_to_memslot(struct vmm_memslots *slots,
+					     u16 id)
+{
+	int i;
+
+	for (i = 0; i < slots->nr; i++)
+		if (slots->slots[i].id == id)
+			return &slots->slots[i];
+	return NULL;
+}
+
+/* Caller holds vm->srcu (read) or vm->slots_lock. */
+struct vmm_memslot *vmm_gfn_to_memslot(struct vmm_vm *vm, gfn_t gfn)
+{
+	struct vmm_memslots *slots;
+	int i;
+
+	slots = srcu_dereference_check(vm->memslots, &vm->srcu,
+				       lockdep_is_held(&vm->slots_lock));
+	for (i = 0; i < slots->nr; i++) {
+		struct vmm_memslot *s = &slots->slots[i];
+
+		if (gfn >= s->base_gfn && gfn < s->base_gfn + s->npages)
+			return s;
+	}
+	return NULL;
+}
+EXPORT_SYMBOL_GPL(vmm_gfn_to_memslot);
+
+static bool vmm_memslot_overlaps(struct vmm_memslots *slots, u16 id,
+				 gfn_t start, gfn_t end)
+{
+	int i;
+
+	for (i = 0; i < slots->nr; i++) {
+		struct vmm_memslot *s = &slots->slots[i];
+
+		if (s->id == id)
+			continue;
+		if (start < s->base_gfn + s->npages && s->base_gfn < end)
+			return true;
+	}
+	return false;
+}
+
+/* Drop the second-stage mappings of [gfn, gfn + npages) and flush. */
+static void vmm_zap_gfn_range(struct vmm_vm *vm, gfn_t gfn, u64 npages)
+{
+	bool flush;
+
+	spin_lock(&vm->mmu_lock);
+	flush = vmm_arch_ops.unmap_gfn_range(vm, gfn, gfn + npages);
+	spin_unlock(&vm->mmu_lock);
+	if (flush)
+		vmm_flush_remote_tlbs(vm);
+}
+
+/*
+ * Called from the MMU notifier with vm->mmu_lock held: drop the mappings
+ * of every slot page whose user address is in [start, end).
+ */
+void vmm_unmap_hva_range(struct vmm_vm *vm, unsigned long start,
+			 unsigned long end)
+{
+	struct vmm_memslots *slots;
+	bool flush = false;
+	int i, idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slots = srcu_dereference(vm->memslots, &vm->srcu);
+	for (i = 0; i < slots->nr; i++) {
+		struct vmm_memslot *s = &slots->slots[i];
+		unsigned long s_start = s->userspace_addr;
+		unsigned long s_end = s_start + (s->npages << PAGE_SHIFT);
+		unsigned long lo = max(start, s_start);
+		unsigned long hi = min(end, s_end);
+
+		if (lo >= hi)
+			continue;
+		flush |= vmm_arch_ops.unmap_gfn_range(vm,
+			s->base_gfn + ((lo - s_start) >> PAGE_SHIFT),
+			s->base_gfn + ((hi - s_start + PAGE_SIZE - 1) >> PAGE_SHIFT));
+	}
+	srcu_read_unlock(&vm->srcu, idx);
+	if (flush)
+		vmm_flush_remote_tlbs(vm);
+}
+
+static int vmm_check_memory_region(const struct vmm_userspace_memory_region *mem)
+{
+	u32 valid_flags = VMM_MEM_READONLY;
+	u16 as_id = mem->slot >> 16;
+	u16 id = (u16)mem->slot;
+
+	/* Dirty logging is not implemented: refuse it rather than lie. */
+	if (mem->flags & ~valid_flags)
+		return -EINVAL;
+	if (mem->memory_size & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (mem->guest_phys_addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if ((mem->userspace_addr & (PAGE_SIZE - 1)) ||
+	    mem->userspace_addr != untagged_addr(mem->userspace_addr) ||
+	    !access_ok((void __user *)(unsigned long)mem->userspace_addr,
+		       mem->memory_size))
+		return -EINVAL;
+	/* One address space: vmm has no SMM. */
+	if (as_id != 0 || id >= VMM_USER_MEM_SLOTS)
+		return -EINVAL;
+	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
+		return -EINVAL;
+	if ((mem->memory_size >> PAGE_SHIFT) > VMM_MEM_MAX_NR_PAGES)
+		return -EINVAL;
+	return 0;
+}
+
+int vmm_set_user_memory_region(struct vmm_vm *vm,
+			       const struct vmm_userspace_memory_region *mem)
+{
+	struct vmm_memslots *old_slots, *new_slots;
+	struct vmm_memslot *old, *s;
+	gfn_t base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
+	u64 npages = mem->memory_size >> PAGE_SHIFT;
+	u16 id = (u16)mem->slot;
+	struct vmm_memslot zap = {};
+	int i, j, r;
+
+	r = vmm_check_memory_region(mem);
+	if (r)
+		return r;
+
+	mutex_lock(&vm->slots_lock);
+	old_slots = rcu_dereference_protected(vm->memslots,
+					      lockdep_is_held(&vm->slots_lock));
+	old = vmm_id_to_memslot(old_slots, id);
+
+	r = -EINVAL;
+	if (!npages) {
+		/* Delete. */
+		if (!old)
+			goto out;
+		new_slots = vmm_memslots_alloc(old_slots->nr - 1);
+		r = -ENOMEM;
+		if (!new_slots)
+			goto out;
+		for (i = 0, j = 0; i < old_slots->nr; i++)
+			if (old_slots->slots[i].id != id)
+				new_slots->slots[j++] = old_slots->slots[i];
+		zap = *old;
+	} else if (old) {
+		/* Modify: only a move of an otherwise identical slot. */
+		if (mem->userspace_addr != old->userspace_addr ||
+		    npages != old->npages || mem->flags != old->flags)
+			goto out;
+		r = 0;
+		if (base_gfn == old->base_gfn)
+			goto out;
+		r = -EEXIST;
+		if (vmm_memslot_overlaps(old_slots, id, base_gfn,
+					 base_gfn + npages))
+			goto out;
+		new_slots = vmm_memslots_alloc(old_slots->nr);
+		r = -ENOMEM;
+		if (!new_slots)
+			goto out;
+		memcpy(new_slots->slots, old_slots->slots,
+		       old_slots->nr * sizeof(old_slots->slots[0]));
+		zap = *old;
+		vmm_id_to_memslot(new_slots, id)->base_gfn = base_gfn;
+	} else {
+		/* Create. */
+		r = -EEXIST;
+		if (vmm_memslot_overlaps(old_slots, id, base_gfn,
+					 base_gfn + npages))
+			goto out;
+		new_slots = vmm_memslots_alloc(old_slots->nr + 1);
+		r = -ENOMEM;
+		if (!new_slots)
+			goto out;
+		memcpy(new_slots->slots, old_slots->slots,
+		       old_slots->nr * sizeof(old_slots->slots[0]));
+		s = &new_slots->slots[old_slots->nr];
+		s->id = id;
+		s->base_gfn = base_gfn;
+		s->npages = npages;
+		s->flags = mem->flags;
+		s->userspace_addr = mem->userspace_addr;
+	}
+
+	rcu_assign_pointer(vm->memslots, new_slots);
+	synchronize_srcu_expedited(&vm->srcu);
+	if (zap.npages)
+		vmm_zap_gfn_range(vm, zap.base_gfn, zap.npages);
+	kvfree(old_slots);
+	r = 0;
+out:
+	mutex_unlock(&vm->slots_lock);
+	return r;
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmm: keep the second-stage page tables coherent with the VMM's address
+ * space.
+ *
+ * vmm does not pin guest memory.  A second-stage mapping is a cache of the
+ * user mapping behind a memslot: when the kernel unmaps, migrates, swaps
+ * or write-protects those user pages, the invalidation below drops the
+ * second-stage entries and flushes the guest TLBs of every vCPU before the
+ * page can be freed.  A fault that raced with an invalidation sees the
+ * sequence count move (vmm_mmu_invalidate_retry()) and retries.
+ */
+#include <linux/mmu_notifier.h>
+#include "vmm_core.h"
+
+static struct vmm_vm *mn_to_vm(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct vmm_vm, mmu_notifier);
+}
+
+static int vmm_mn_invalidate_range_start(struct mmu_notifier *mn,
+					 const struct mmu_notifier_range *range)
+{
+	struct vmm_vm *vm = mn_to_vm(mn);
+
+	spin_lock(&vm->mmu_lock);
+	vm->mmu_invalidate_in_progress++;
+	vmm_unmap_hva_range(vm, range->start, range->end);
+	spin_unlock(&vm->mmu_lock);
+	return 0;
+}
+
+static void vmm_mn_invalidate_range_end(struct mmu_notifier *mn,
+					const struct mmu_notifier_range *range)
+{
+	struct vmm_vm *vm = mn_to_vm(mn);
+
+	spin_lock(&vm->mmu_lock);
+	vm->mmu_invalidate_seq++;
+	vm->mmu_invalidate_in_progress--;
+	spin_unlock(&vm->mmu_lock);
+}
+
+static void vmm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct vmm_vm *vm = mn_to_vm(mn);
+
+	/* The address space is going away: drop every mapping. */
+	spin_lock(&vm->mmu_lock);
+	vm->mmu_invalidate_seq++;
+	vmm_unmap_hva_range(vm, 0, ULONG_MAX);
+	spin_unlock(&vm->mmu_lock);
+}
+
+static const struct mmu_notifier_ops vmm_mmu_notifier_ops = {
+	.invalidate_range_start	= vmm_mn_invalidate_range_start,
+	.invalidate_range_end	= vmm_mn_invalidate_range_end,
+	.release		= vmm_mn_release,
+};
+
+int vmm_mmu_notifier_register(struct vmm_vm *vm)
+{
+	vm->mmu_notifier.ops = &vmm_mmu_notifier_ops;
+	return mmu_notifier_register(&vm->mmu_notifier, vm->mm);
+}
+
+void vmm_mmu_notifier_unregister(struct vmm_vm *vm)
+{
+	mmu_notifier_unregister(&vm->mmu_notifier, vm->mm);
+}

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vmm: vCPU objects, the vCPU file descriptor and its mmap'ed run area.
+ *
+ * A vCPU fd holds a reference on its VM; the vCPU itself is freed with the
+ * VM, after the last fd (and the last mapping of its run area, which holds
+ * the fd's file) is gone.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "vmm_core.h"
+
+/*
+ * Called by a backend's run loop between guest entries: a pending signal
+ * ends VMM_RUN with -EINTR and VMM_EXIT_INTR, as in KVM.
+ */
+int vmm_vcpu_should_stop(struct vmm_vcpu *vcpu)
+{
+	if (signal_pending(current)) {
+		vcpu->run->exit_reason = VMM_EXIT_INTR;
+		return -EINTR;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vmm_vcpu_should_stop);
+
+static void vmm_ack_kick(void *unused)
+{
+}
+
+/*
+ * Make every vCPU of @vm flush its guest TLB before it enters the guest
+ * again, and wait until the vCPUs that are in the guest right now have
+ * left it (the IPI forces a #VMEXIT).  Callable in atomic context.
+ */
+void vmm_flush_remote_tlbs(struct vmm_vm *vm)
+{
+	int i, nr = READ_ONCE(vm->nr_vcpus);
+	cpumask_var_t mask;
+	bool have_mask;
+
+	/* Pairs with the smp_wmb() in vmm_vm_create_vcpu(). */
+	smp_rmb();
+	for (i = 0; i < nr; i++)
+		set_bit(VMM_REQ_TLB_FLUSH, &vm->vcpus[i]->requests);
+	/* The requests are visible before we read vcpu->mode. */
+	smp_mb();
+
+	have_mask = zalloc_cpumask_var(&mask, GFP_ATOMIC);
+	preempt_disable();
+	for (i = 0; i < nr && have_mask; i++) {
+		struct vmm_vcpu *vcpu = vm->vcpus[i];
+		int cpu = READ_ONCE(vcpu->cpu);
+
+		if (READ_ONCE(vcpu->mode) == VMM_IN_GUEST_MODE && cpu >= 0 &&
+		    cpu != smp_processor_id())
+			__cpumask_set_cpu(cpu, mask);
+	}
+	if (have_mask)
+		smp_call_function_many(mask, vmm_ack_kick, NULL, 1);
+	else
+		smp_call_function(vmm_ack_kick, NULL, 1);
+	preempt_enable();
+	if (have_mask)
+		free_cpumask_var(mask);
+}
+EXPORT_SYMBOL_GPL(vmm_flush_remote_tlbs);
+
+static vm_fault_t vmm_vcpu_fault(struct vm_fault *vmf)
+{
+	struct vmm_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	struct page *page;
+
+	if (vmf->pgoff >= vcpu->nr_mmap_pages)
+		return VM_FAULT_SIGBUS;
+	page = vcpu->mmap_pages[vmf->pgoff];
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct vmm_vcpu_vm_ops = {
+	.fault = vmm_vcpu_fault,
+};
+
+static int vmm_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &vmm_vcpu_vm_ops;
+	return 0;
+}
+
+static int vmm_vcpu_release(struct inode *inode, struct file *filp)
+{
+	struct vmm_vcpu *vcpu = filp->private_data;
+
+	vmm_vm_put(vcpu->vm);
+	return 0;
+}
+
+static long vmm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
+			   unsigned long arg)
+{
+	struct vmm_vcpu *vcpu = filp->private_data;
+	long r;
+
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
+
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+	switch (ioctl) {
+	case VMM_RUN:
+		r = -EINVAL;
+		if (arg)
+			break;
+		WRITE_ONCE(vcpu->vm->has_run, true);
+		r = vmm_arch_ops.vcpu_run(vcpu);
+		break;
+	default:
+		r = vmm_arch_ops.vcpu_ioctl(vcpu, ioctl, arg);
+		break;
+	}
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+static const struct file_operations vmm_vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.release	= vmm_vcpu_release,
+	.unlocked_ioctl	= vmm_vcpu_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= vmm_vcpu_mmap,
+	.llseek		= noop_llseek,
+};
+
+static void vmm_vcpu_free_pages(struct vmm_vcpu *vcpu)
+{
+	unsigned int i;
+
+	for (i = 0; i < vcpu->nr_mmap_pages; i++)
+		if (vcpu->mmap_pages[i])
+			__free_page(vcpu->mmap_pages[i]);
+	kfree(vcpu->mmap_pages);
+}
+
+void vmm_vcpu_free(struct vmm_vcpu *vcpu)
+{
+	vmm_arch_ops.vcpu_destroy(vcpu);
+	vmm_vcpu_free_pages(vcpu);
+	kfree(vcpu);
+}
+
+static struct vmm_vcpu *vmm_vcpu_alloc(struct vmm_vm *vm, u32 id)
+{
+	unsigned int i, n = vmm_arch_ops.vcpu_mmap_pages;
+	struct vmm_vcpu *vcpu;
+
+	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+	if (!vcpu)
+		return NULL;
+	vcpu->mmap_pages = kcalloc(n, sizeof(*vcpu->mmap_pages),
+				   GFP_KERNEL_ACCOUNT);
+	if (!vcpu->mmap_pages)
+		goto err;
+	vcpu->nr_mmap_pages = n;
+	for (i = 0; i < n; i++) {
+		vcpu->mmap_pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!vcpu->mmap_pages[i])
+			goto err;
+	}
+	vcpu->run = page_address(vcpu->mmap_pages[0]);
+	vcpu->vm = vm;
+	vcpu->vcpu_id = id;
+	vcpu->cpu = -1;
+	mutex_init(&vcpu->mutex);
+	return vcpu;
+err:
+	vmm_vcpu_free_pages(vcpu);
+	kfree(vcpu);
+	return NULL;
+}
+
+int vmm_vm_create_vcpu(struct vmm_vm *vm, unsigned long id)
+{
+	struct vmm_vcpu *vcpu;
+	struct file *file;
+	char name[24];
+	int i, r, fd;
+
+	if (id >= VMM_MAX_VCPU_ID)
+		return -EINVAL;
+
+	mutex_lock(&vm->lock);
+	r = -EINVAL;
+	if (vm->nr_vcpus >= VMM_MAX_VCPUS)
+		goto out_unlock;
+	r = -EEXIST;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->vcpu_id == id)
+			goto out_unlock;
+
+	r = -ENOMEM;
+	vcpu = vmm_vcpu_alloc(vm, id);
+	if (!vcpu)
+		goto out_unlock;
+	vcpu->vcpu_idx = vm->nr_vcpus;
+	r = vmm_arch_ops.vcpu_create(vcpu);
+	if (r) {
+		vmm_vcpu_free_pages(vcpu);
+		kfree(vcpu);
+		goto out_unlock;
+	}
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		r = fd;
+		goto out_free;
+	}
+	snprintf(name, sizeof(name), "vmm-vcpu:%lu", id);
+	file = anon_inode_getfile(name, &vmm_vcpu_fops, vcpu, O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		r = PTR_ERR(file);
+		goto out_free;
+	}
+	vmm_vm_get(vm);
+	vm->vcpus[vm->nr_vcpus] = vcpu;
+	/* Readers (remote TLB flush) see the vCPU before the count. */
+	smp_wmb();
+	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus + 1);
+	mutex_unlock(&vm->lock);
+	fd_install(fd, file);
+	return fd;
+
+out_free:
+	vmm_vcpu_free(vcpu);
+out_unlock:
+	mutex_unlock(&vm->lock);
+	return r;
+}
