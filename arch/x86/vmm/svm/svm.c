@@ -589,6 +589,59 @@ static int svm_handle_cr4_write(struct vmm_x86_vcpu *xv)
 	return 1;
 }
 
+/*
+ * EFER.LME is kept out of the VMCB while guest paging is off, as KVM does:
+ * the guest's MOV to CR0 that turns paging on is intercepted and activates
+ * long mode (EFER.LMA) itself.  Besides matching KVM, this avoids a VMCB
+ * with EFER.LME=1 and CR0.PG=0, whose #VMEXIT QEMU's SVM model mishandles
+ * (the host's CR0 is not restored).
+ */
+static void svm_sync_efer(struct vmm_x86_vcpu *xv)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+	struct vmcb *vmcb = svm->vmcb;
+	u32 *w = &vmcb->control.intercepts[INTERCEPT_CR];
+
+	if (vmcb->save.cr0 & X86_CR0_PG) {
+		vmcb->save.efer = svm->efer | EFER_SVME;
+		*w &= ~BIT(INTERCEPT_CR0_WRITE);
+		return;
+	}
+	svm->efer &= ~EFER_LMA;
+	vmcb->save.efer = (svm->efer & ~(u64)EFER_LME) | EFER_SVME;
+	if (svm->efer & EFER_LME)
+		*w |= BIT(INTERCEPT_CR0_WRITE);
+	else
+		*w &= ~BIT(INTERCEPT_CR0_WRITE);
+}
+
+static int svm_handle_cr0_write(struct vmm_x86_vcpu *xv)
+{
+	struct svm_vcpu *svm = to_svm(xv);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	unsigned long val;
+	int cr, gpr, r;
+
+	r = vmm_x86_decode_mov_crdr(xv, 0x22, &cr, &gpr);
+	if (r <= 0)
+		return r;
+	val = xv->regs[gpr];
+	if (cr != 0 || (val >> 32) ||
+	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
+	    ((val & X86_CR0_PG) && !(val & X86_CR0_PE)))
+		return svm_inject_gp(xv);
+	if ((val & X86_CR0_PG) && !(s->cr0 & X86_CR0_PG) &&
+	    (svm->efer & EFER_LME)) {
+		if (!(s->cr4 & X86_CR4_PAE))
+			return svm_inject_gp(xv);
+		svm->efer |= EFER_LMA;
+	}
+	s->cr0 = val | X86_CR0_ET;
+	xv->rip = xv->mmio.next_rip;
+	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu->requests);
+	return 1;
+}
+
 static int svm_handle_dr(struct vmm_x86_vcpu *xv, bool write)
 {
 	struct vmcb_save_area *s = &to_svm(xv)->vmcb->save;
@@ -678,6 +731,8 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 		return svm_handle_npf(xv);
 	case SVM_EXIT_VMMCALL:
 		return svm_handle_vmmcall(xv);
+	case SVM_EXIT_WRITE_CR0:
+		return svm_handle_cr0_write(xv);
 	case SVM_EXIT_WRITE_CR4:
 		return svm_handle_cr4_write(xv);
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 15:
@@ -823,6 +878,7 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
 				(xv->tpr & V_TPR_MASK);
 	svm_inject_events(xv);
+	svm_sync_efer(xv);
 	vmcb->control.clean = 0;
 
 	host_dr7 = native_get_debugreg(7);
@@ -846,6 +902,9 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	xv->rip = vmcb->save.rip;
 	xv->rflags = vmcb->save.rflags;
 	xv->tpr = vmcb->control.int_ctl & V_TPR_MASK;
+	/* The CPU clears EFER.LMA when the guest turns paging off. */
+	if (vmcb->save.cr0 & X86_CR0_PG)
+		svm->efer = (svm->efer & ~EFER_LMA) | (vmcb->save.efer & EFER_LMA);
 
 	return svm_handle_exit(xv);
 }
