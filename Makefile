@@ -5,6 +5,7 @@
 # inside a QEMU TCG guest.  Nothing is ever loaded into the host's kernel.
 #
 #   make            build vmm.ko
+#   make run        boot the rig, run the demo guest on /dev/vmm
 #   make check      boot the rig, run every selftest (TAP + summary line)
 #   make sparse     sparse (C=2) over the module
 #   make checkpatch checkpatch.pl --no-tree over our sources
@@ -20,7 +21,7 @@ KVER	= $(shell $(TOP)/scripts/kver.sh)
 KDIR	= /usr/src/linux-headers-$(KVER)
 KMAKE	= $(MAKE) -C $(KDIR) M=$(TOP) CONFIG_VMM=m
 
-.PHONY: all module deps check sparse checkpatch clean
+.PHONY: all module deps run check sparse checkpatch clean
 
 all: module
 
@@ -30,6 +31,9 @@ deps:
 module: deps
 	$(KMAKE) W=1 modules
 
+
+run: module
+	$(TOP)/tools/vmm-run/run-demo.sh --module $(TOP)/vmm.ko $(BUILD)/run
 
 check: module
 	$(TOP)/tools/testing/vmm-rig/run-selftests.sh --module $(TOP)/vmm.ko \
