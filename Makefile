@@ -7,6 +7,8 @@
 #   make            build vmm.ko
 #   make run        boot the rig, run the demo guest on /dev/vmm
 #   make check      boot the rig, run every selftest (TAP + summary line)
+#   make bench      benchmarks, vmm against kvm in one boot
+#   make compat     KVM's own selftests against kvm and vmm, side by side
 #   make sparse     sparse (C=2) over the module
 #   make checkpatch checkpatch.pl --no-tree over our sources
 
@@ -21,7 +23,7 @@ KVER	= $(shell $(TOP)/scripts/kver.sh)
 KDIR	= /usr/src/linux-headers-$(KVER)
 KMAKE	= $(MAKE) -C $(KDIR) M=$(TOP) CONFIG_VMM=m
 
-.PHONY: all module deps run check sparse checkpatch clean
+.PHONY: all module deps run check bench compat sparse checkpatch clean
 
 all: module
 
@@ -40,6 +42,13 @@ check: module
 		$(BUILD)/check $(BUILD)/check/rig.log
 
 
+
+bench: module
+	$(TOP)/tools/vmm-bench/run-bench.sh --module $(TOP)/vmm.ko $(BUILD)/bench
+
+compat: module
+	$(TOP)/tools/testing/vmm-compat/compat.sh --module $(TOP)/vmm.ko \
+		$(BUILD)/compat-run
 
 sparse: deps
 	$(KMAKE) C=2 W=1 modules
