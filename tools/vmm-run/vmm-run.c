@@ -4,8 +4,9 @@
  *
  * Loads a flat binary image into guest memory, starts one vCPU in real mode
  * at the image and emulates just enough hardware for a bare-metal program:
- * a polled 16550 UART at 0x3f8 whose output goes to stdout, and an exit
- * port at 0xf4.  See README.rst for the port map and the exit codes.
+ * a polled 16550 UART at 0x3f8 whose output goes to stdout, an exit port
+ * at 0xf4 and, at 0xf5, a way to get EFER.LME set (there is no CPUID
+ * table).  See README.rst for the port map and the exit codes.
  *
  * Only the ioctls of include/uapi/linux/vmm.h are used, and since that ABI
  * is binary-identical to KVM's, the same binary also runs on /dev/kvm.
@@ -36,6 +37,7 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define EFER_LME	(1ULL << 8)
+#define CR0_PG		(1ULL << 31)
 
 /* exit status of vmm-run itself */
 #define EXIT_ERROR	1
@@ -43,6 +45,7 @@
 
 /* ports */
 #define EXIT_PORT	0xf4
+#define LME_PORT	0xf5
 #define COM1_BASE	0x3f8
 #define COM1_END	(COM1_BASE + 7)
 
@@ -101,14 +104,14 @@ static void print_usage(FILE *f, bool full)
 		"  -h, --help    print this help\n"
 		"\n"
 		"The vCPU starts in real mode with CS = (ENTRY & 0xf0000) >> 4,\n"
-		"IP = ENTRY & 0xffff, DS = ES = FS = GS = SS = CS, SP = 0 and\n"
-		"EFER.LME already set.\n"
+		"IP = ENTRY & 0xffff, DS = ES = FS = GS = SS = CS and SP = 0.\n"
 		"Ports: 0x3f8-0x3ff 16550 UART (output on stdout),\n"
-		"       0x%x exit (vmm-run exits with the value written).\n"
+		"       0x%x exit (vmm-run exits with the value written),\n"
+		"       0x%x any write sets EFER.LME (there is no CPUID table).\n"
 		"Exit status: 0 on guest HLT, the exit port value, 1 on errors\n"
 		"(bad image, unexpected exits), 2 on usage errors and -h.\n",
 		DEFAULT_DEV, MAX_MEM_MIB, DEFAULT_MEM_MIB,
-		(unsigned long long)DEFAULT_LOAD, EXIT_PORT);
+		(unsigned long long)DEFAULT_LOAD, EXIT_PORT, LME_PORT);
 }
 
 [[gnu::format(printf, 1, 2)]] static _Noreturn void
@@ -302,12 +305,7 @@ static void set_real_mode_segment(struct vmm_segment *seg, uint16_t sel)
 	seg->limit = 0xffff;
 }
 
-/*
- * Real mode at ENTRY.  EFER.LME is set up front: a guest may only set it
- * itself (WRMSR) if CPUID advertises long mode, and this ABI has no way to
- * give the vCPU a CPUID table.  With CR0.PG clear, LME alone changes
- * nothing; the guest enters long mode by enabling PAE and paging.
- */
+/* Real mode at ENTRY, everything else as the device's reset state has it. */
 static void setup_vcpu(struct vm *vm, uint64_t entry)
 {
 	uint16_t sel = (entry & 0xf0000) >> 4;
@@ -322,7 +320,6 @@ static void setup_vcpu(struct vm *vm, uint64_t entry)
 	set_real_mode_segment(&sregs.fs, sel);
 	set_real_mode_segment(&sregs.gs, sel);
 	set_real_mode_segment(&sregs.ss, sel);
-	sregs.efer |= EFER_LME;
 	if (ioctl(vm->vcpu_fd, VMM_SET_SREGS, &sregs) < 0)
 		die("SET_SREGS: %s", strerror(errno));
 
@@ -395,6 +392,27 @@ static uint8_t uart_in(struct vm *vm, unsigned int off)
 	}
 }
 
+/*
+ * A write to LME_PORT sets EFER.LME.  A guest may only set it itself
+ * (WRMSR) if CPUID advertises long mode, and this ABI has no way to give the
+ * vCPU a CPUID table.  (Setting it up front, in real mode, hangs KVM's SVM
+ * under QEMU TCG.)  The guest then enters long mode by setting CR0.PG.
+ */
+static void set_efer_lme(struct vm *vm)
+{
+	struct vmm_sregs sregs;
+
+	if (ioctl(vm->vcpu_fd, VMM_GET_SREGS, &sregs) < 0)
+		die("GET_SREGS: %s at %s", strerror(errno), where(vm));
+	if (sregs.cr0 & CR0_PG)
+		die("unexpected write to port 0x%x (set EFER.LME) with paging on at %s",
+		    LME_PORT, where(vm));
+	sregs.efer |= EFER_LME;
+	if (ioctl(vm->vcpu_fd, VMM_SET_SREGS, &sregs) < 0)
+		die("SET_SREGS (EFER 0x%llx): %s at %s",
+		    (unsigned long long)sregs.efer, strerror(errno), where(vm));
+}
+
 /* Returns -1 to keep running, otherwise the exit status. */
 static int handle_io(struct vm *vm)
 {
@@ -417,6 +435,10 @@ static int handle_io(struct vm *vm)
 			value = 0;
 			memcpy(&value, data, size);
 			return value & 0xff;
+		}
+		if (port == LME_PORT && out) {
+			set_efer_lme(vm);
+			continue;
 		}
 		if (port < COM1_BASE || port > COM1_END || size != 1)
 			die("unexpected exit IO: %s of size %u on unknown port 0x%x at %s",

@@ -12,9 +12,9 @@
  *   4  the UART scratch register did not read back what was written
  *   5  EFER.LMA is not set after enabling paging
  *
- * Only CR4.PAE is set (no OSFXSR/OSXSAVE, no SSE) and EFER.LME is set only
- * if the VMM has not already done so.  There is no IDT: any exception
- * ends in a triple fault (a SHUTDOWN exit).
+ * Only CR4.PAE is set (no OSFXSR/OSXSAVE, no SSE).  EFER.LME is set by
+ * writing vmm-run's port 0xf5 (WRMSR is the fallback).  There is no IDT:
+ * any exception ends in a triple fault (a SHUTDOWN exit).
  */
 
 #define COM1		0x3f8
@@ -28,6 +28,7 @@
 #define UART_LSR_THRE	0x20
 
 #define EXIT_PORT	0xf4
+#define LME_PORT	0xf5
 #define EXIT_OK		0
 #define EXIT_BAD_RESULT	3
 #define EXIT_BAD_UART	4
@@ -189,7 +190,12 @@ pm32:
 	mov	$pml4, %eax
 	mov	%eax, %cr3
 
-	/* a VMM without a CPUID table may have set LME for us */
+	/*
+	 * EFER.LME: ask vmm-run first (the port write is harmless elsewhere),
+	 * WRMSR only if that did not work: without a CPUID table that says
+	 * long mode, KVM answers WRMSR(EFER.LME) with #GP.
+	 */
+	outb	%al, $LME_PORT
 	mov	$MSR_EFER, %ecx
 	rdmsr
 	test	$EFER_LME, %eax
