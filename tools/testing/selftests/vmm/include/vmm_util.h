@@ -176,6 +176,14 @@ void vm_load_code(struct vmm_vm *vm, uint64_t gpa, const void *start,
 		  const void *end);
 void sregs_set_long_mode(struct vmm_sregs *sregs);
 
+/* lib/kmsg.c */
+int kmsg_open(void);
+/*
+ * Records logged since kmsg_open() (or the last call) that contain needle;
+ * with splats, also add the number of WARNING/BUG/Oops/GP fault records.
+ */
+int kmsg_count(int fd, const char *needle, int *splats);
+
 /* lib/ucall.c */
 uint64_t get_ucall(struct vmm_vcpu *vcpu, struct ucall *uc);
 uint64_t vcpu_run_ucall(struct vmm_vcpu *vcpu, struct ucall *uc);
