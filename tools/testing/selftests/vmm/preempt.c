@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * preempt: vCPU threads that are preempted, moved between host CPUs and
+ * interrupted while their guests run.
+ *
+ * Every guest fills its general purpose and SSE registers with a pattern,
+ * spins, and checks that the pattern is still there, over and over.  On the
+ * host, noise threads keep every CPU busy (and dirty the host's vector
+ * registers through libc), another thread changes the vCPU threads' CPU
+ * affinity every few milliseconds, and another sends them signals, so the
+ * vCPUs are scheduled out and migrated both in the host kernel and while in
+ * guest mode.  Host interrupts must end guest mode promptly: a signal sent to
+ * a thread spinning in a guest makes KVM_RUN return EINTR at once.  Host
+ * NMIs (the NMI backtrace IPIs of sysrq-l) must be taken while a guest runs
+ * and leave it intact.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "guest.h"
+#include "vmm_util.h"
+
+#define NR_VCPUS	4
+#define SPIN_ITERS	200000
+#define STRESS_SECS	4
+
+/* what guest_reg_spin() loads, at the offsets its asm uses */
+struct reg_pattern {
+	uint64_t gpr[12];	/* rbx rdx rsi rdi r8-r15 */
+	uint64_t pad[4];
+	uint64_t xmm[32];	/* xmm0-15, 16 bytes each */
+};
+
+#define CHECK_GPR(off, reg)						\
+	"cmp " #off "(%%rax), %%" #reg "\n\t"				\
+	"jne 2f\n\t"
+#define CHECK_XMM(off, n)						\
+	"movq %%xmm" #n ", %%rcx\n\t"					\
+	"cmp " #off "(%%rax), %%rcx\n\t"				\
+	"jne 2f\n\t"							\
+	"punpckhqdq %%xmm" #n ", %%xmm" #n "\n\t"			\
+	"movq %%xmm" #n ", %%rcx\n\t"					\
+	"cmp " #off "+8(%%rax), %%rcx\n\t"				\
+	"jne 2f\n\t"
+
+/*
+ * Load the pattern into rbx, rdx, rsi, rdi, r8-r15 and xmm0-15, run a
+ * loop of @iters, and return 0 if every register still holds its pattern.
+ */
+static uint64_t guest_reg_spin(struct reg_pattern *p, uint64_t iters)
+{
+	uint64_t r = (uintptr_t)p;
+
+	asm volatile(
+		"mov 0x00(%%rax), %%rbx\n\t"
+		"mov 0x08(%%rax), %%rdx\n\t"
+		"mov 0x10(%%rax), %%rsi\n\t"
+		"mov 0x18(%%rax), %%rdi\n\t"
+		"mov 0x20(%%rax), %%r8\n\t"
+		"mov 0x28(%%rax), %%r9\n\t"
+		"mov 0x30(%%rax), %%r10\n\t"
+		"mov 0x38(%%rax), %%r11\n\t"
+		"mov 0x40(%%rax), %%r12\n\t"
+		"mov 0x48(%%rax), %%r13\n\t"
+		"mov 0x50(%%rax), %%r14\n\t"
+		"mov 0x58(%%rax), %%r15\n\t"
+		"movdqu 0x080(%%rax), %%xmm0\n\t"
+		"movdqu 0x090(%%rax), %%xmm1\n\t"
+		"movdqu 0x0a0(%%rax), %%xmm2\n\t"
+		"movdqu 0x0b0(%%rax), %%xmm3\n\t"
+		"movdqu 0x0c0(%%rax), %%xmm4\n\t"
+		"movdqu 0x0d0(%%rax), %%xmm5\n\t"
+		"movdqu 0x0e0(%%rax), %%xmm6\n\t"
+		"movdqu 0x0f0(%%rax), %%xmm7\n\t"
+		"movdqu 0x100(%%rax), %%xmm8\n\t"
+		"movdqu 0x110(%%rax), %%xmm9\n\t"
+		"movdqu 0x120(%%rax), %%xmm10\n\t"
+		"movdqu 0x130(%%rax), %%xmm11\n\t"
+		"movdqu 0x140(%%rax), %%xmm12\n\t"
+		"movdqu 0x150(%%rax), %%xmm13\n\t"
+		"movdqu 0x160(%%rax), %%xmm14\n\t"
+		"movdqu 0x170(%%rax), %%xmm15\n\t"
+		"1: dec %%rcx\n\t"
+		"jnz 1b\n\t"
+		CHECK_GPR(0x00, rbx) CHECK_GPR(0x08, rdx)
+		CHECK_GPR(0x10, rsi) CHECK_GPR(0x18, rdi)
+		CHECK_GPR(0x20, r8) CHECK_GPR(0x28, r9)
+		CHECK_GPR(0x30, r10) CHECK_GPR(0x38, r11)
+		CHECK_GPR(0x40, r12) CHECK_GPR(0x48, r13)
+		CHECK_GPR(0x50, r14) CHECK_GPR(0x58, r15)
+		CHECK_XMM(0x080, 0) CHECK_XMM(0x090, 1)
+		CHECK_XMM(0x0a0, 2) CHECK_XMM(0x0b0, 3)
+		CHECK_XMM(0x0c0, 4) CHECK_XMM(0x0d0, 5)
+		CHECK_XMM(0x0e0, 6) CHECK_XMM(0x0f0, 7)
+		CHECK_XMM(0x100, 8) CHECK_XMM(0x110, 9)
+		CHECK_XMM(0x120, 10) CHECK_XMM(0x130, 11)
+		CHECK_XMM(0x140, 12) CHECK_XMM(0x150, 13)
+		CHECK_XMM(0x160, 14) CHECK_XMM(0x170, 15)
+		"xor %%eax, %%eax\n\t"
+		"jmp 3f\n"
+		"2: mov $1, %%eax\n"
+		"3:"
+		: "+a"(r), "+c"(iters)
+		: : "rbx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+		    "r12", "r13", "r14", "r15", "cc", "memory");
+	return r;
+}
+
+/* Round after round of guest_reg_spin(), reported as SYNC(round, bad). */
+static void guest_code(uint64_t id, uint64_t iters)
+{
+	struct reg_pattern p;
+	uint64_t round, seed, i;
+
+	for (round = 0;; round++) {
+		seed = (id << 56) ^ (round * 0x9e3779b97f4a7c15UL);
+		for (i = 0; i < ARRAY_LEN(p.gpr); i++)
+			p.gpr[i] = seed ^ (i * 0x0101010101010101UL);
+		for (i = 0; i < ARRAY_LEN(p.xmm); i++)
+			p.xmm[i] = ~seed ^ (i * 0x0f0f0f0f0f0f0f0fUL);
+		GUEST_SYNC2(round, guest_reg_spin(&p, iters));
+	}
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+static void catch_sigusr1(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	TEST_ASSERT(!sigaction(SIGUSR1, &sa, NULL), "sigaction");
+}
+
+/* the host CPUs this process may use */
+static int host_cpus(int *cpus, int max)
+{
+	cpu_set_t set;
+	int c, n = 0;
+
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(set), &set), "getaffinity");
+	for (c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
+}
+
+static int pin_thread(pthread_t t, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(t, sizeof(set), &set);
+}
+
+struct vcpu_thread {
+	struct vmm_vcpu *vcpu;
+	pthread_t tid;
+	atomic_bool *stop;
+	/* results */
+	uint64_t rounds, eintr, bad;
+	uint64_t last_exit_ns;
+	atomic_uint_fast64_t exits;	/* EINTR returns, for the latency test */
+	char error[160];
+};
+
+/* Run the guest until *stop; check every SYNC and count EINTR returns. */
+static void *vcpu_thread_fn(void *arg)
+{
+	struct vcpu_thread *t = arg;
+	char scratch[8192];
+	struct ucall uc;
+	uint64_t cmd;
+
+	while (!atomic_load(t->stop)) {
+		if (__vcpu_run(t->vcpu) < 0) {
+			if (errno != EINTR) {
+				snprintf(t->error, sizeof(t->error),
+					 "VMM_RUN: %s", strerror(errno));
+				break;
+			}
+			if (t->vcpu->run->exit_reason != VMM_EXIT_INTR) {
+				snprintf(t->error, sizeof(t->error),
+					 "EINTR with exit reason %u",
+					 t->vcpu->run->exit_reason);
+				break;
+			}
+			t->eintr++;
+			t->last_exit_ns = now_ns();
+			atomic_fetch_add(&t->exits, 1);
+			continue;
+		}
+		cmd = get_ucall(t->vcpu, &uc);
+		if (cmd != UCALL_SYNC) {
+			snprintf(t->error, sizeof(t->error),
+				 "exit reason %u, ucall %lu (line %lu)",
+				 t->vcpu->run->exit_reason, (unsigned long)cmd,
+				 (unsigned long)uc.line);
+			break;
+		}
+		if (uc.args[0] != t->rounds) {
+			snprintf(t->error, sizeof(t->error),
+				 "round %lu after %lu",
+				 (unsigned long)uc.args[0],
+				 (unsigned long)t->rounds);
+			break;
+		}
+		if (uc.args[1])
+			t->bad++;
+		t->rounds++;
+		/* dirty the host's vector registers before the next entry */
+		memset(scratch, (int)t->rounds, sizeof(scratch));
+		asm volatile("" : : "r"(scratch) : "memory");
+	}
+	return NULL;
+}
+
+static struct vmm_vm *vm_create_spinners(struct vcpu_thread *t, int n,
+					 atomic_bool *stop, uint64_t iters)
+{
+	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	int i;
+
+	memset(t, 0, n * sizeof(*t));
+	for (i = 0; i < n; i++) {
+		t[i].vcpu = vm_add_vcpu(vm, i);
+		vcpu_setup_long_mode(t[i].vcpu);
+		vcpu_set_entry(t[i].vcpu, guest_code, i, iters);
+		t[i].stop = stop;
+	}
+	return vm;
+}
+
+static void start_vcpus(struct vcpu_thread *t, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		TEST_ASSERT(!pthread_create(&t[i].tid, NULL, vcpu_thread_fn,
+					    &t[i]), "pthread_create");
+}
+
+/* Stop the vCPU threads: a signal takes each one out of guest mode. */
+static void stop_vcpus(struct vcpu_thread *t, int n, atomic_bool *stop)
+{
+	int i, done;
+
+	atomic_store(stop, true);
+	for (i = 0; i < n; i++) {
+		for (done = 0; !done;) {
+			pthread_kill(t[i].tid, SIGUSR1);
+			done = !pthread_tryjoin_np(t[i].tid, NULL);
+			if (!done)
+				usleep(1000);
+		}
+	}
+}
+
+struct noise {
+	atomic_bool *stop;
+	char buf[2][65536];
+};
+
+/* keep a host CPU busy, with SSE/AVX work from libc */
+static void *noise_fn(void *arg)
+{
+	struct noise *z = arg;
+	unsigned int i = 0;
+
+	while (!atomic_load(z->stop)) {
+		memset(z->buf[0], i++, sizeof(z->buf[0]));
+		memcpy(z->buf[1], z->buf[0], sizeof(z->buf[1]));
+		if (!(i % 64))
+			sched_yield();
+	}
+	return NULL;
+}
+
+/*
+ * NR_VCPUS vCPU threads against noise, CPU affinity changes and signals for
+ * STRESS_SECS: every round of every guest must find its registers intact.
+ */
+TEST(preempt_migrate_signal)
+{
+	struct vcpu_thread t[NR_VCPUS];
+	int cpus[64], ncpus, i, loop;
+	atomic_bool stop = false;
+	uint64_t end, moves = 0, kicks = 0, rounds = 0, eintr = 0;
+	struct noise *noise;
+	pthread_t ntid[64];
+	struct vmm_vm *vm;
+
+	catch_sigusr1();
+	ncpus = host_cpus(cpus, ARRAY_LEN(cpus));
+	vm = vm_create_spinners(t, NR_VCPUS, &stop, SPIN_ITERS);
+	noise = calloc(ncpus, sizeof(*noise));
+	ASSERT_NE(NULL, noise);
+	for (i = 0; i < ncpus; i++) {
+		noise[i].stop = &stop;
+		ASSERT_EQ(0, pthread_create(&ntid[i], NULL, noise_fn,
+					    &noise[i]));
+	}
+	start_vcpus(t, NR_VCPUS);
+
+	end = now_ns() + STRESS_SECS * 1000000000ULL;
+	for (loop = 0; now_ns() < end; loop++) {
+		usleep(2000);
+		for (i = 0; i < NR_VCPUS; i++) {
+			if (ncpus > 1 &&
+			    !pin_thread(t[i].tid, cpus[(loop + i) % ncpus]))
+				moves++;
+			/* a signal every 6 ms, to each vCPU in turn */
+			if ((loop + i) % 3 == 0 &&
+			    !pthread_kill(t[i].tid, SIGUSR1))
+				kicks++;
+		}
+	}
+	stop_vcpus(t, NR_VCPUS, &stop);
+	for (i = 0; i < ncpus; i++)
+		pthread_join(ntid[i], NULL);
+	free(noise);
+
+	for (i = 0; i < NR_VCPUS; i++) {
+		TH_LOG("vCPU %d: %lu rounds, %lu EINTR%s%s", i,
+		       (unsigned long)t[i].rounds, (unsigned long)t[i].eintr,
+		       t[i].error[0] ? ", error: " : "", t[i].error);
+		EXPECT_EQ(0, t[i].error[0]);
+		EXPECT_EQ(0, t[i].bad);
+		EXPECT_LT(2, t[i].rounds);
+		rounds += t[i].rounds;
+		eintr += t[i].eintr;
+	}
+	TH_LOG("%d host CPUs: %lu rounds checked, %lu affinity changes, %lu signals, %lu EINTR exits",
+		       ncpus, (unsigned long)rounds, (unsigned long)moves,
+		       (unsigned long)kicks, (unsigned long)eintr);
+	EXPECT_LT(0, eintr);
+	if (ncpus > 1)
+		EXPECT_LT(0, moves);
+	vm_free(vm);
+}
+
+/*
+ * A signal to a thread whose guest spins without exits must end KVM_RUN
+ * (EINTR, KVM_EXIT_INTR) promptly: the IPI that delivers it is a host
+ * interrupt taken while the guest runs.
+ */
+TEST(signal_latency)
+{
+	const int nr = 50;
+	struct vcpu_thread t;
+	atomic_bool stop = false;
+	uint64_t t0, lat, max = 0, sum = 0, n;
+	struct vmm_vm *vm;
+	int i;
+
+	catch_sigusr1();
+	/* ~forever between SYNCs: the guest makes no exit of its own */
+	vm = vm_create_spinners(&t, 1, &stop, 1UL << 60);
+	start_vcpus(&t, 1);
+	usleep(100000);
+	for (i = 0; i < nr; i++) {
+		n = atomic_load(&t.exits);
+		usleep(1000 + (i * 7919) % 20000);
+		t0 = now_ns();
+		ASSERT_EQ(0, pthread_kill(t.tid, SIGUSR1));
+		while (atomic_load(&t.exits) == n && now_ns() - t0 < 5000000000ULL)
+			usleep(50);
+		ASSERT_NE(n, atomic_load(&t.exits)) {
+			TH_LOG("no EINTR within 5 s of signal %d", i);
+		}
+		lat = t.last_exit_ns - t0;
+		sum += lat;
+		if (lat > max)
+			max = lat;
+	}
+	stop_vcpus(&t, 1, &stop);
+	TH_LOG("signal to EINTR: %d signals, mean %lu us, max %lu us",
+		       nr, (unsigned long)(sum / nr / 1000),
+		       (unsigned long)(max / 1000));
+	EXPECT_EQ(0, t.error[0]);
+	EXPECT_EQ(0, t.rounds);
+	/* generous: QEMU TCG on a loaded 2-CPU host */
+	EXPECT_GT(1000000000ULL, max);
+	vm_free(vm);
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/*
+ * sysrq-l sends an NMI to every other CPU and waits (up to 10 s) until each
+ * has printed its backtrace.  With a vCPU thread pinned to one CPU and
+ * spinning in its guest, every NMI must be taken promptly there, and the
+ * guest must find its registers intact afterwards.
+ *
+ * The backtraces are wanted, not a kernel splat: the test brackets them
+ * with "rig: expected backtraces begin/end" records in the kernel log, which
+ * the rig's splat check honours for "Call Trace" only, and it reads them
+ * from /dev/kmsg itself, failing on any WARNING/BUG/Oops record.
+ */
+TEST(nmi_while_in_guest)
+{
+	const int nr = 10;
+	char needle[64];
+	int cpus[64], ncpus, kmsg, i, splats = 0, seen;
+	uint64_t t0, lat, max = 0, rounds;
+	atomic_bool stop = false;
+	struct vcpu_thread t;
+	struct vmm_vm *vm;
+
+	catch_sigusr1();
+	ncpus = host_cpus(cpus, ARRAY_LEN(cpus));
+	if (ncpus < 2)
+		SKIP(return, "needs two host CPUs");
+	if (geteuid() || access("/proc/sysrq-trigger", W_OK))
+		SKIP(return, "needs root and /proc/sysrq-trigger");
+	ASSERT_EQ(0, pin_thread(pthread_self(), cpus[0]));
+
+	vm = vm_create_spinners(&t, 1, &stop, SPIN_ITERS);
+	start_vcpus(&t, 1);
+	ASSERT_EQ(0, pin_thread(t.tid, cpus[1]));
+	while (t.rounds < 3 && !t.error[0])
+		usleep(1000);
+
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, write_file("/dev/kmsg",
+				"<3>rig: expected backtraces begin (preempt)\n"));
+	for (i = 0; i < nr; i++) {
+		t0 = now_ns();
+		if (write_file("/proc/sysrq-trigger", "l"))
+			break;
+		lat = now_ns() - t0;
+		if (lat > max)
+			max = lat;
+		usleep(20000);
+	}
+	write_file("/dev/kmsg", "<3>rig: expected backtraces end (preempt)\n");
+	ASSERT_EQ(nr, i);
+
+	rounds = t.rounds;
+	while (t.rounds < rounds + 3 && !t.error[0])
+		usleep(1000);
+	stop_vcpus(&t, 1, &stop);
+
+	snprintf(needle, sizeof(needle), "NMI backtrace for cpu %d", cpus[1]);
+	seen = kmsg_count(kmsg, needle, &splats);
+	close(kmsg);
+	TH_LOG("%d NMIs to CPU %d: %d backtraces, slowest sysrq-l %lu ms, guest rounds %lu",
+		       nr, cpus[1], seen, (unsigned long)(max / 1000000),
+		       (unsigned long)t.rounds);
+	EXPECT_EQ(nr, seen);
+	EXPECT_EQ(0, splats);
+	EXPECT_EQ(0, t.error[0]);
+	EXPECT_EQ(0, t.bad);
+	/* every CPU answered the NMI well before sysrq-l's 10 s limit */
+	EXPECT_GT(2000000000ULL, max);
+	vm_free(vm);
+}
+
+TEST_HARNESS_MAIN
