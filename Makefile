@@ -11,6 +11,7 @@
 #   make compat     KVM's own selftests against kvm and vmm, side by side
 #   make sparse     sparse (C=2) over the module
 #   make checkpatch checkpatch.pl --no-tree over our sources
+#   make intree     build vmm.ko in a Debian kernel tree as CONFIG_VMM=m
 
 ifneq ($(KERNELRELEASE),)
 include $(src)/Kbuild
@@ -23,7 +24,7 @@ KVER	= $(shell $(TOP)/scripts/kver.sh)
 KDIR	= /usr/src/linux-headers-$(KVER)
 KMAKE	= $(MAKE) -C $(KDIR) M=$(TOP) CONFIG_VMM=m
 
-.PHONY: all module deps run check bench compat sparse checkpatch clean
+.PHONY: all module deps run check bench compat sparse checkpatch intree clean
 
 all: module
 
@@ -60,6 +61,9 @@ checkpatch: deps
 	@$(TOP)/scripts/linux-src.sh $(BUILD)/linux-source
 	cd $(TOP) && $(BUILD)/linux-source/scripts/checkpatch.pl --no-tree \
 		--quiet --show-types --ignore SPDX_LICENSE_TAG -f $(CHECKPATCH_FILES)
+
+intree:
+	$(TOP)/scripts/intree-build.sh $(BUILD)/intree
 
 clean:
 	-$(KMAKE) clean
