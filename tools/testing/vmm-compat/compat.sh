@@ -61,6 +61,10 @@ out=$(cd "$out" && pwd)
 # ---------------------------------------------------------------------------
 # 1. KVM selftests from Debian's linux-source-6.1, static, cached
 # ---------------------------------------------------------------------------
+# A make of its own, not a sub-make of "make compat": the selftests' lib.mk
+# sets OUTPUT only at MAKELEVEL 0, and an empty OUTPUT would put every
+# binary under / .  OUTPUT is given explicitly as well.
+kmake() { env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make "$@"; }
 [[ -f $tarball ]] || die "$tarball missing (apt-get install linux-source-6.1)"
 if [[ ! $src/.compat-src -nt $tarball ]]; then
 	say "extracting $tarball into $src"
@@ -72,14 +76,15 @@ if [[ ! $src/.compat-src -nt $tarball ]]; then
 fi
 if [[ ! $src/usr/include/.compat-hdr -nt $src/.compat-src ]]; then
 	say "make headers_install (log: $out/headers.log)"
-	make -C "$src" -j2 headers_install >"$out/headers.log" 2>&1 ||
+	kmake -C "$src" -j2 headers_install >"$out/headers.log" 2>&1 ||
 		die "headers_install failed, see $out/headers.log"
 	touch "$src/usr/include/.compat-hdr"
 fi
 if ((rebuild)) || [[ ! $kst/.compat-build -nt $src/usr/include/.compat-hdr ]]; then
 	# -k: dirty_log_test and steal_time do not build in Debian's 6.1 tree
 	say "building the KVM selftests, static (log: $out/build.log)"
-	make -C "$kst" -k -j2 USERLDFLAGS=-static >"$out/build.log" 2>&1 || true
+	kmake -C "$kst" -k -j2 OUTPUT="$kst" USERLDFLAGS=-static \
+		>"$out/build.log" 2>&1 || true
 	touch "$kst/.compat-build"
 fi
 
