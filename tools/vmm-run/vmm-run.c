@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <linux/vmm.h>
+#include "vmm_exit_reason.h"
 
 #define DEFAULT_DEV	"/dev/vmm"
 #define DEFAULT_MEM_MIB	16
@@ -156,25 +157,9 @@ static uint64_t parse_num(const char *opt, const char *s)
 
 static const char *exit_reason_name(uint32_t reason)
 {
-	static const char * const names[] = {
-		[VMM_EXIT_UNKNOWN] = "UNKNOWN",
-		[VMM_EXIT_EXCEPTION] = "EXCEPTION",
-		[VMM_EXIT_IO] = "IO",
-		[VMM_EXIT_HYPERCALL] = "HYPERCALL",
-		[VMM_EXIT_DEBUG] = "DEBUG",
-		[VMM_EXIT_HLT] = "HLT",
-		[VMM_EXIT_MMIO] = "MMIO",
-		[VMM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
-		[VMM_EXIT_SHUTDOWN] = "SHUTDOWN",
-		[VMM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
-		[VMM_EXIT_INTR] = "INTR",
-		[VMM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
-		[VMM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
-	};
+	const char *name = vmm_exit_reason_name(reason);
 
-	if (reason < ARRAY_SIZE(names) && names[reason])
-		return names[reason];
-	return "(unnamed)";
+	return name ? name : "(unnamed)";
 }
 
 /* Best-effort "rip 0x... cs 0x..." for diagnostics. */

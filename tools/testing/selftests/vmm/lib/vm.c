@@ -13,6 +13,7 @@
 
 #include "kselftest.h"
 #include "vmm_util.h"
+#include "vmm_exit_reason.h"
 
 const char *vmm_dev_path(void)
 {
@@ -233,25 +234,9 @@ void vcpu_set_sregs(struct vmm_vcpu *vcpu, const struct vmm_sregs *sregs)
 
 const char *exit_reason_str(uint32_t reason)
 {
-	static const char * const names[] = {
-		[VMM_EXIT_UNKNOWN] = "UNKNOWN",
-		[VMM_EXIT_EXCEPTION] = "EXCEPTION",
-		[VMM_EXIT_IO] = "IO",
-		[VMM_EXIT_HYPERCALL] = "HYPERCALL",
-		[VMM_EXIT_DEBUG] = "DEBUG",
-		[VMM_EXIT_HLT] = "HLT",
-		[VMM_EXIT_MMIO] = "MMIO",
-		[VMM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
-		[VMM_EXIT_SHUTDOWN] = "SHUTDOWN",
-		[VMM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
-		[VMM_EXIT_INTR] = "INTR",
-		[VMM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
-		[VMM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
-	};
+	const char *name = vmm_exit_reason_name(reason);
 
-	if (reason < ARRAY_LEN(names) && names[reason])
-		return names[reason];
-	return "?";
+	return name ? name : "?";
 }
 
 /* Print the last exit of @vcpu (and its registers) as "# " lines. */
