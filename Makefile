@@ -4,7 +4,8 @@
 # the demo, the test suite, the benchmarks and the KVM compatibility report
 # inside a QEMU TCG guest.  Nothing is ever loaded into the host's kernel.
 #
-#   make            build vmm.ko
+#   make            build vmm.ko (installs nothing: run scripts/deps.sh or
+#                   any target below first on a fresh machine)
 #   make run        boot the rig, run the demo guest on /dev/vmm
 #   make check      boot the rig, run every selftest (TAP + summary line)
 #   make bench      benchmarks, vmm against kvm in one boot
@@ -19,7 +20,6 @@ else
 
 TOP	:= $(CURDIR)
 BUILD	:= $(TOP)/build
-DEPS	= $(shell $(TOP)/scripts/deps.sh >&2; echo ok)
 KVER	= $(shell $(TOP)/scripts/kver.sh)
 KDIR	= /usr/src/linux-headers-$(KVER)
 KMAKE	= $(MAKE) -C $(KDIR) M=$(TOP) CONFIG_VMM=m
@@ -31,9 +31,11 @@ all: module
 deps:
 	@$(TOP)/scripts/deps.sh
 
-module: deps
-	$(KMAKE) W=1 modules
+# Only the targets that boot the rig (and the checkers) install packages.
+NEED_DEPS := $(filter run check bench compat sparse checkpatch,$(MAKECMDGOALS))
 
+module: $(if $(NEED_DEPS),deps)
+	$(KMAKE) W=1 modules
 
 run: module
 	$(TOP)/tools/vmm-run/run-demo.sh --module $(TOP)/vmm.ko $(BUILD)/run
