@@ -18,6 +18,7 @@
 
 #include <linux/types.h>
 #include <linux/ioctl.h>
+#include <asm/vmm.h>	/* the architecture's part, as <asm/kvm.h> for KVM */
 
 #define VMM_API_VERSION 12
 
@@ -28,51 +29,6 @@
 #define VMM_CAP_VMM_BASE	0x10000
 #define VMM_EXIT_VMM_BASE	0x1000
 
-/* -------------------------------------------------------------------- */
-/* Architecture-specific structures (asm/kvm.h in KVM)                  */
-/* -------------------------------------------------------------------- */
-
-#if defined(__x86_64__) || defined(__i386__)
-
-#define VMM_NR_INTERRUPTS 256
-
-struct vmm_regs {
-	/* out (VMM_GET_REGS) / in (VMM_SET_REGS) */
-	__u64 rax, rbx, rcx, rdx;
-	__u64 rsi, rdi, rsp, rbp;
-	__u64 r8,  r9,  r10, r11;
-	__u64 r12, r13, r14, r15;
-	__u64 rip, rflags;
-};
-
-struct vmm_segment {
-	__u64 base;
-	__u32 limit;
-	__u16 selector;
-	__u8  type;
-	__u8  present, dpl, db, s, l, g, avl;
-	__u8  unusable;
-	__u8  padding;
-};
-
-struct vmm_dtable {
-	__u64 base;
-	__u16 limit;
-	__u16 padding[3];
-};
-
-struct vmm_sregs {
-	/* out (VMM_GET_SREGS) / in (VMM_SET_SREGS) */
-	struct vmm_segment cs, ds, es, fs, gs, ss;
-	struct vmm_segment tr, ldt;
-	struct vmm_dtable gdt, idt;
-	__u64 cr0, cr2, cr3, cr4, cr8;
-	__u64 efer;
-	__u64 apic_base;
-	__u64 interrupt_bitmap[(VMM_NR_INTERRUPTS + 63) / 64];
-};
-
-#endif /* x86 */
 
 /* -------------------------------------------------------------------- */
 /* Memory slots                                                         */
@@ -251,11 +207,9 @@ struct vmm_run {
 
 /* vCPU fd */
 #define VMM_RUN			_IO(VMMIO,   0x80)
-#if defined(__x86_64__) || defined(__i386__)
 #define VMM_GET_REGS		_IOR(VMMIO,  0x81, struct vmm_regs)
 #define VMM_SET_REGS		_IOW(VMMIO,  0x82, struct vmm_regs)
 #define VMM_GET_SREGS		_IOR(VMMIO,  0x83, struct vmm_sregs)
 #define VMM_SET_SREGS		_IOW(VMMIO,  0x84, struct vmm_sregs)
-#endif
 
 #endif /* _UAPI_LINUX_VMM_H */
