@@ -12,6 +12,7 @@
 #include <linux/srcu.h>
 #include <linux/refcount.h>
 #include <linux/mmu_notifier.h>
+#include <linux/rcuwait.h>
 #include <linux/sched.h>
 #include <uapi/linux/vmm.h>
 
@@ -23,6 +24,12 @@
 
 typedef u64 gfn_t;
 typedef u64 gpa_t;
+
+/*
+ * Internal memslot flag, above the uapi ones: the slot is being deleted or
+ * moved.  Faults on it retry, the MMU notifier still zaps through it.
+ */
+#define VMM_MEMSLOT_INVALID	BIT(16)
 
 struct vmm_memslot {
 	gfn_t base_gfn;
@@ -60,6 +67,13 @@ struct vmm_vm {
 	struct mmu_notifier mmu_notifier;
 	unsigned long mmu_invalidate_seq;
 	long mmu_invalidate_in_progress;
+	/*
+	 * Invalidations between their start and end; memslot updates wait
+	 * on the rcuwait until it is 0 before they publish a new array.
+	 */
+	spinlock_t mn_invalidate_lock;
+	unsigned long mn_active_invalidate_count;
+	struct rcuwait mn_memslots_update_rcuwait;
 
 	int nr_vcpus;			/* written under lock */
 	struct vmm_vcpu *vcpus[VMM_MAX_VCPUS];

@@ -3,16 +3,27 @@
  * vmm: guest memory slots (VMM_SET_USER_MEMORY_REGION).
  *
  * The slots of a VM live in one immutable array.  An update builds a new
- * array, publishes it with rcu_assign_pointer() and waits for the SRCU
- * readers of the old one (the second-stage fault handlers) before it drops
- * the second-stage mappings of a deleted or moved slot.  A fault handler
- * holds vm->srcu from its slot lookup until its mapping is installed, so
- * no mapping of a slot that is gone can survive the update.
+ * array and publishes it with vmm_swap_memslots(), which waits until no
+ * MMU-notifier invalidation is in flight, then for the SRCU readers of the
+ * old array (the second-stage fault handlers, which hold vm->srcu from
+ * their slot lookup until their mapping is installed).
+ *
+ * Deleting or moving a slot takes two swaps, as KVM's
+ * kvm_invalidate_memslot() does.  The first publishes a copy of the slot
+ * marked VMM_MEMSLOT_INVALID at its old place: faults on it retry instead
+ * of mapping, while the MMU notifier still finds it by user address.  Then
+ * the slot's second-stage mappings are dropped, and only then the second
+ * swap publishes the array without it (or with it at its new place).  So
+ * whenever a user page of the slot is unmapped, either the slot is still
+ * visible to vmm_unmap_hva_range() or it has no mapping left; the guest
+ * never keeps a mapping of a page the kernel frees.
  *
  * Validation follows __kvm_set_memory_region() of Linux 6.1; see
  * Documentation/api.rst for the errno of every case.
  */
 #include <linux/mm.h>
+#include <linux/rcuwait.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include "vmm_core.h"
@@ -43,7 +54,11 @@ static struct vmm_memslot *vmm_id_to_memslot(struct vmm_memslots *slots,
 	return NULL;
 }
 
-/* Caller holds vm->srcu (read) or vm->slots_lock. */
+/*
+ * Caller holds vm->srcu (read) or vm->slots_lock.  The slot returned may
+ * be marked VMM_MEMSLOT_INVALID: it is being deleted or moved, and no
+ * second-stage mapping of it may be created.
+ */
 struct vmm_memslot *vmm_gfn_to_memslot(struct vmm_vm *vm, gfn_t gfn)
 {
 	struct vmm_memslots *slots;
@@ -77,21 +92,23 @@ static bool vmm_memslot_overlaps(struct vmm_memslots *slots, u16 id,
 	return false;
 }
 
-/* Drop the second-stage mappings of [gfn, gfn + npages) and flush. */
+/*
+ * Drop the second-stage mappings of [gfn, gfn + npages).  The TLBs are
+ * flushed before mmu_lock is dropped: an invalidation that finds nothing
+ * left to zap must be able to rely on no vCPU still caching a translation.
+ */
 static void vmm_zap_gfn_range(struct vmm_vm *vm, gfn_t gfn, u64 npages)
 {
-	bool flush;
-
 	spin_lock(&vm->mmu_lock);
-	flush = vmm_arch_ops.unmap_gfn_range(vm, gfn, gfn + npages);
-	spin_unlock(&vm->mmu_lock);
-	if (flush)
+	if (vmm_arch_ops.unmap_gfn_range(vm, gfn, gfn + npages))
 		vmm_flush_remote_tlbs(vm);
+	spin_unlock(&vm->mmu_lock);
 }
 
 /*
  * Called from the MMU notifier with vm->mmu_lock held: drop the mappings
- * of every slot page whose user address is in [start, end).
+ * of every slot page whose user address is in [start, end), slots marked
+ * invalid included, and flush the TLBs of every vCPU before returning.
  */
 void vmm_unmap_hva_range(struct vmm_vm *vm, unsigned long start,
 			 unsigned long end)
@@ -118,6 +135,38 @@ void vmm_unmap_hva_range(struct vmm_vm *vm, unsigned long start,
 	srcu_read_unlock(&vm->srcu, idx);
 	if (flush)
 		vmm_flush_remote_tlbs(vm);
+}
+
+/*
+ * Publish @slots, never while an MMU-notifier invalidation is between its
+ * start and end (they must see one array), and wait until no fault handler
+ * uses the previous array.  The caller holds vm->slots_lock and frees the
+ * previous array.
+ */
+static void vmm_swap_memslots(struct vmm_vm *vm, struct vmm_memslots *slots)
+{
+	spin_lock(&vm->mn_invalidate_lock);
+	prepare_to_rcuwait(&vm->mn_memslots_update_rcuwait);
+	while (vm->mn_active_invalidate_count) {
+		set_current_state(TASK_UNINTERRUPTIBLE);
+		spin_unlock(&vm->mn_invalidate_lock);
+		schedule();
+		spin_lock(&vm->mn_invalidate_lock);
+	}
+	finish_rcuwait(&vm->mn_memslots_update_rcuwait);
+	rcu_assign_pointer(vm->memslots, slots);
+	spin_unlock(&vm->mn_invalidate_lock);
+	synchronize_srcu_expedited(&vm->srcu);
+}
+
+static struct vmm_memslots *vmm_memslots_dup(struct vmm_memslots *slots)
+{
+	struct vmm_memslots *copy = vmm_memslots_alloc(slots->nr);
+
+	if (copy)
+		memcpy(copy->slots, slots->slots,
+		       slots->nr * sizeof(slots->slots[0]));
+	return copy;
 }
 
 static int vmm_check_memory_region(const struct vmm_userspace_memory_region *mem)
@@ -151,7 +200,7 @@ static int vmm_check_memory_region(const struct vmm_userspace_memory_region *mem
 int vmm_set_user_memory_region(struct vmm_vm *vm,
 			       const struct vmm_userspace_memory_region *mem)
 {
-	struct vmm_memslots *old_slots, *new_slots;
+	struct vmm_memslots *old_slots, *new_slots, *inval_slots = NULL;
 	struct vmm_memslot *old, *s;
 	gfn_t base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
 	u64 npages = mem->memory_size >> PAGE_SHIFT;
@@ -221,10 +270,26 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 		s->userspace_addr = mem->userspace_addr;
 	}
 
-	rcu_assign_pointer(vm->memslots, new_slots);
-	synchronize_srcu_expedited(&vm->srcu);
-	if (zap.npages)
+	if (zap.npages) {
+		/*
+		 * Delete or move: first mark the old slot invalid, so no new
+		 * mapping of it appears while the MMU notifier still finds it,
+		 * and drop its mappings; see the comment at the top.
+		 */
+		inval_slots = vmm_memslots_dup(old_slots);
+		if (!inval_slots) {
+			kvfree(new_slots);
+			r = -ENOMEM;
+			goto out;
+		}
+		vmm_id_to_memslot(inval_slots, id)->flags |=
+			VMM_MEMSLOT_INVALID;
+		vmm_swap_memslots(vm, inval_slots);
+		kvfree(old_slots);
+		old_slots = inval_slots;
 		vmm_zap_gfn_range(vm, zap.base_gfn, zap.npages);
+	}
+	vmm_swap_memslots(vm, new_slots);
 	kvfree(old_slots);
 	r = 0;
 out:

@@ -8,7 +8,9 @@
  * or write-protects those user pages, the invalidation below drops the
  * second-stage entries and flushes the guest TLBs of every vCPU before the
  * page can be freed.  A fault that raced with an invalidation sees the
- * sequence count move (vmm_mmu_invalidate_retry()) and retries.
+ * sequence count move (vmm_mmu_invalidate_retry()) and retries.  While an
+ * invalidation is between its start and end, memslot updates wait
+ * (mn_active_invalidate_count, as in KVM), so both ends see the same slots.
  */
 #include <linux/mmu_notifier.h>
 #include "vmm_core.h"
@@ -23,6 +25,11 @@ static int vmm_mn_invalidate_range_start(struct mmu_notifier *mn,
 {
 	struct vmm_vm *vm = mn_to_vm(mn);
 
+	/* Hold memslot swaps off until the matching range_end. */
+	spin_lock(&vm->mn_invalidate_lock);
+	vm->mn_active_invalidate_count++;
+	spin_unlock(&vm->mn_invalidate_lock);
+
 	spin_lock(&vm->mmu_lock);
 	vm->mmu_invalidate_in_progress++;
 	vmm_unmap_hva_range(vm, range->start, range->end);
@@ -34,11 +41,18 @@ static void vmm_mn_invalidate_range_end(struct mmu_notifier *mn,
 					const struct mmu_notifier_range *range)
 {
 	struct vmm_vm *vm = mn_to_vm(mn);
+	bool wake;
 
 	spin_lock(&vm->mmu_lock);
 	vm->mmu_invalidate_seq++;
 	vm->mmu_invalidate_in_progress--;
 	spin_unlock(&vm->mmu_lock);
+
+	spin_lock(&vm->mn_invalidate_lock);
+	wake = --vm->mn_active_invalidate_count == 0;
+	spin_unlock(&vm->mn_invalidate_lock);
+	if (wake)
+		rcuwait_wake_up(&vm->mn_memslots_update_rcuwait);
 }
 
 static void vmm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
@@ -60,6 +74,9 @@ static const struct mmu_notifier_ops vmm_mmu_notifier_ops = {
 
 int vmm_mmu_notifier_register(struct vmm_vm *vm)
 {
+	spin_lock_init(&vm->mn_invalidate_lock);
+	rcuwait_init(&vm->mn_memslots_update_rcuwait);
+	vm->mn_active_invalidate_count = 0;
 	vm->mmu_notifier.ops = &vmm_mmu_notifier_ops;
 	return mmu_notifier_register(&vm->mmu_notifier, vm->mm);
 }

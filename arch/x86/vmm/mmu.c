@@ -146,6 +146,11 @@ int vmm_tdp_page_fault(struct vmm_vm *vm, struct vmm_tdp *tdp, gpa_t gpa,
 		r = 0;
 		goto out;
 	}
+	/* Being deleted or moved: let the guest fault again. */
+	if (slot->flags & VMM_MEMSLOT_INVALID) {
+		r = 1;
+		goto out;
+	}
 	hva = vmm_gfn_to_hva(slot, gfn);
 
 	mmu_seq = vm->mmu_invalidate_seq;

@@ -104,7 +104,10 @@ cat "$base" "$work/payload.cpio" >"$work/initrd"
 # serial port. stdin is /dev/null: under `timeout` QEMU is not in the
 # terminal's foreground group and would stop on SIGTTIN reading a tty.
 # QEMU's stderr goes to ours, less the expected "TCG doesn't support" noise.
-append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 mitigations=off lpj=4000000"
+# page_poison=1: freed pages are filled with 0xaa, so a guest still mapping
+# one (memslot_race) reads the poison instead of its data.
+append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 page_poison=1 mitigations=off"
+append+=" lpj=4000000"
 append+=" tsc=reliable cryptomgr.notests nokaslr no_timer_check pci=off quiet"
 # TCG's TSC ticks at the host's rate.  The guest's own quick PIT calibration
 # fails when the host is busy, and microvm has no HPET/PM timer to fall back
