@@ -148,6 +148,11 @@ struct vmm_arch_ops {
 	 * needed.
 	 */
 	bool (*unmap_gfn_range)(struct vmm_vm *vm, gfn_t start, gfn_t end);
+	/*
+	 * The highest gfn a memslot may cover: the reach of the second-stage
+	 * tables and of host physical addresses.
+	 */
+	gfn_t (*max_gfn)(struct vmm_vm *vm);
 };
 
 extern const struct vmm_arch_ops vmm_arch_ops;

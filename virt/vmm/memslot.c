@@ -242,6 +242,10 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 		if (vmm_memslot_overlaps(old_slots, id, base_gfn,
 					 base_gfn + npages))
 			goto out;
+		/* As kvm_arch_prepare_memory_region(): beyond the NPT. */
+		r = -EINVAL;
+		if (base_gfn + npages - 1 > vmm_arch_ops.max_gfn(vm))
+			goto out;
 		new_slots = vmm_memslots_alloc(old_slots->nr);
 		r = -ENOMEM;
 		if (!new_slots)
@@ -255,6 +259,10 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 		r = -EEXIST;
 		if (vmm_memslot_overlaps(old_slots, id, base_gfn,
 					 base_gfn + npages))
+			goto out;
+		/* As kvm_arch_prepare_memory_region(): beyond the NPT. */
+		r = -EINVAL;
+		if (base_gfn + npages - 1 > vmm_arch_ops.max_gfn(vm))
 			goto out;
 		new_slots = vmm_memslots_alloc(old_slots->nr + 1);
 		r = -ENOMEM;

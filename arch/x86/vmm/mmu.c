@@ -109,23 +109,47 @@ static bool vmm_tdp_install(struct vmm_tdp *tdp, gfn_t gfn, u64 pte,
 	return (old & TDP_P) && old != pte;
 }
 
-static struct page *vmm_tdp_get_page(unsigned long hva, bool want_write,
-				     bool *writable)
+/*
+ * The page behind @hva, as KVM 6.1's hva_to_pfn(): only a write fault
+ * takes FOLL_WRITE, so a read never breaks COW, merges out of KSM or
+ * allocates anonymous memory (an untouched page reads as the zero page).
+ * A read fault on a writable slot still maps the page writable when the
+ * user mapping already allows it without a fault (fast GUP with
+ * FOLL_WRITE); otherwise it is mapped read-only and a later guest write
+ * faults again, with FOLL_WRITE.
+ */
+static struct page *vmm_tdp_get_page(unsigned long hva, bool write_fault,
+				     bool slot_writable, bool *writable)
 {
-	struct page *page;
+	struct page *page, *wpage;
 
-	if (want_write) {
-		if (get_user_page_fast_only(hva, FOLL_WRITE, &page) ||
-		    get_user_pages_unlocked(hva, 1, &page, FOLL_WRITE) == 1) {
-			*writable = true;
-			return page;
-		}
-	}
 	*writable = false;
-	if (get_user_page_fast_only(hva, 0, &page) ||
-	    get_user_pages_unlocked(hva, 1, &page, 0) == 1)
+	if ((write_fault || slot_writable) &&
+	    get_user_page_fast_only(hva, FOLL_WRITE, &page)) {
+		*writable = true;
 		return page;
-	return NULL;
+	}
+	if (get_user_pages_unlocked(hva, 1, &page,
+				   write_fault ? FOLL_WRITE : 0) != 1)
+		return NULL;
+	if (write_fault) {
+		*writable = true;
+	} else if (slot_writable &&
+		   get_user_page_fast_only(hva, FOLL_WRITE, &wpage)) {
+		put_page(page);
+		page = wpage;
+		*writable = true;
+	}
+	return page;
+}
+
+/* The last gfn a memslot may cover; see vmm_x86_max_gfn(). */
+gfn_t vmm_tdp_max_gfn(struct vmm_tdp *tdp)
+{
+	int bits = min_t(int, boot_cpu_data.x86_phys_bits,
+			 PAGE_SHIFT + 9 * tdp->levels);
+
+	return (1ULL << (bits - PAGE_SHIFT)) - 1;
 }
 
 int vmm_tdp_page_fault(struct vmm_vm *vm, struct vmm_tdp *tdp, gpa_t gpa,
@@ -157,8 +181,8 @@ int vmm_tdp_page_fault(struct vmm_vm *vm, struct vmm_tdp *tdp, gpa_t gpa,
 	/* Read the sequence before the user page tables (GUP). */
 	smp_rmb();
 
-	page = vmm_tdp_get_page(hva, !(slot->flags & VMM_MEM_READONLY),
-				&writable);
+	page = vmm_tdp_get_page(hva, write,
+				!(slot->flags & VMM_MEM_READONLY), &writable);
 	if (!page || (write && !writable)) {
 		if (page)
 			put_page(page);
@@ -176,18 +200,27 @@ int vmm_tdp_page_fault(struct vmm_vm *vm, struct vmm_tdp *tdp, gpa_t gpa,
 		nr_cache++;
 	}
 
+	/*
+	 * The fault is the access: A is set.  A writable mapping lets the
+	 * guest dirty the page without the host seeing it, so the page is
+	 * marked dirty now, as KVM does; the kernel write-protects it
+	 * (page_mkclean(), an MMU-notifier invalidation) before it cleans it.
+	 */
 	pte = page_to_phys(page) | TDP_P | TDP_US | TDP_A;
-	if (writable)
+	if (writable) {
 		pte |= TDP_RW | TDP_D;
+		if (!PageReserved(page))
+			SetPageDirty(page);
+	}
 
 	spin_lock(&vm->mmu_lock);
 	if (!vmm_mmu_invalidate_retry(vm, mmu_seq))
 		flush = vmm_tdp_install(tdp, gfn, pte, cache, &nr_cache);
 	/* else: an invalidation raced with us; the guest faults again. */
-	spin_unlock(&vm->mmu_lock);
-	put_page(page);
 	if (flush)
 		vmm_flush_remote_tlbs(vm);
+	spin_unlock(&vm->mmu_lock);
+	put_page(page);
 	r = 1;
 
 out_cache:
