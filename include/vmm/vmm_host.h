@@ -161,7 +161,8 @@ extern const struct vmm_arch_ops vmm_arch_ops;
 struct vmm_memslot *vmm_gfn_to_memslot(struct vmm_vm *vm, gfn_t gfn);
 void vmm_flush_remote_tlbs(struct vmm_vm *vm);
 int vmm_vcpu_should_stop(struct vmm_vcpu *vcpu);
-int vmm_hardware_enable_this_cpu(void);
+bool vmm_hardware_enabled_this_cpu(void);
+bool vmm_hardware_rebooting(void);
 
 static inline unsigned long vmm_gfn_to_hva(struct vmm_memslot *slot,
 					   gfn_t gfn)

@@ -7,6 +7,8 @@
  * KVM: the first VM turns it on in every online CPU, the last one turns it
  * off again.  If another hypervisor (kvm_amd, ...) already owns a CPU, VM
  * creation fails with -EBUSY and vmm leaves every CPU as it found it.
+ * CPUs that come online while VMs exist are turned on, CPUs that go
+ * offline, suspend or reboot are turned off.
  */
 #define pr_fmt(fmt) "vmm: " fmt
 
@@ -16,18 +18,34 @@
 #include <linux/cpu.h>
 #include <linux/percpu.h>
 #include <linux/smp.h>
+#include <linux/cpuhotplug.h>
+#include <linux/syscore_ops.h>
+#include <linux/reboot.h>
 #include "vmm_core.h"
 
+/*
+ * vmm_hw_users counts the VMs.  It changes under cpus_read_lock() and
+ * vmm_hw_lock, in that order; the CPU hotplug callbacks run under the
+ * hotplug lock and take vmm_hw_lock, and the syscore callbacks run on the
+ * last online CPU with IRQs off, when nothing else can change it.
+ */
 static DEFINE_MUTEX(vmm_hw_lock);
 static unsigned int vmm_hw_users;
 static DEFINE_PER_CPU(bool, vmm_hw_enabled);
 static atomic_t vmm_hw_enable_failed;
+static enum cpuhp_state vmm_cpuhp_state;
+static bool vmm_rebooting;
 
-/* Turn virtualization on in this CPU if it is not yet; IRQs or preempt off. */
-int vmm_hardware_enable_this_cpu(void)
+/*
+ * Turn virtualization on in this CPU if it is not yet.  IRQs off, so that
+ * another hypervisor's enable IPI cannot run between the check that SVM
+ * is free and the write that takes it.
+ */
+static int vmm_hardware_enable_this_cpu(void)
 {
 	int r;
 
+	lockdep_assert_irqs_disabled();
 	if (__this_cpu_read(vmm_hw_enabled))
 		return 0;
 	r = vmm_arch_ops.hardware_enable();
@@ -36,7 +54,25 @@ int vmm_hardware_enable_this_cpu(void)
 	__this_cpu_write(vmm_hw_enabled, true);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(vmm_hardware_enable_this_cpu);
+
+/*
+ * Has vmm turned virtualization on in this CPU?  Called with IRQs off
+ * right before a guest entry: the flag only changes on its own CPU with
+ * IRQs off, so it cannot change before the guest exits again.
+ */
+bool vmm_hardware_enabled_this_cpu(void)
+{
+	lockdep_assert_irqs_disabled();
+	return __this_cpu_read(vmm_hw_enabled);
+}
+EXPORT_SYMBOL_GPL(vmm_hardware_enabled_this_cpu);
+
+/* Reboot or kexec has turned virtualization off for good. */
+bool vmm_hardware_rebooting(void)
+{
+	return READ_ONCE(vmm_rebooting);
+}
+EXPORT_SYMBOL_GPL(vmm_hardware_rebooting);
 
 static void vmm_hardware_enable_nolock(void *unused)
 {
@@ -46,6 +82,7 @@ static void vmm_hardware_enable_nolock(void *unused)
 
 static void vmm_hardware_disable_nolock(void *unused)
 {
+	lockdep_assert_irqs_disabled();
 	if (!__this_cpu_read(vmm_hw_enabled))
 		return;
 	vmm_arch_ops.hardware_disable();
@@ -56,9 +93,11 @@ int vmm_hardware_get(void)
 {
 	int r = 0;
 
+	cpus_read_lock();
 	mutex_lock(&vmm_hw_lock);
-	if (vmm_hw_users++ == 0) {
-		cpus_read_lock();
+	if (vmm_rebooting) {
+		r = -EBUSY;
+	} else if (vmm_hw_users++ == 0) {
 		atomic_set(&vmm_hw_enable_failed, 0);
 		on_each_cpu(vmm_hardware_enable_nolock, NULL, 1);
 		if (atomic_read(&vmm_hw_enable_failed)) {
@@ -67,22 +106,96 @@ int vmm_hardware_get(void)
 			pr_warn("cannot create VM: hardware virtualization is owned by another hypervisor\n");
 			r = -EBUSY;
 		}
-		cpus_read_unlock();
 	}
 	mutex_unlock(&vmm_hw_lock);
+	cpus_read_unlock();
 	return r;
 }
 
 void vmm_hardware_put(void)
 {
+	cpus_read_lock();
 	mutex_lock(&vmm_hw_lock);
-	if (--vmm_hw_users == 0) {
-		cpus_read_lock();
+	if (--vmm_hw_users == 0)
 		on_each_cpu(vmm_hardware_disable_nolock, NULL, 1);
-		cpus_read_unlock();
+	mutex_unlock(&vmm_hw_lock);
+	cpus_read_unlock();
+}
+
+/*
+ * CPU hotplug.  KVM uses CPUHP_AP_KVM_STARTING, which a module cannot;
+ * CPUHP_AP_ONLINE_DYN callbacks run on the CPU concerned, in its hotplug
+ * thread, with IRQs on and before (startup) or after (teardown) the CPU
+ * is active, i.e. takes ordinary tasks.  Failing the startup callback
+ * fails the onlining, so no vCPU can be scheduled on a CPU where SVM could
+ * not be enabled while VMs exist; svm_run also checks the per-CPU flag
+ * with IRQs off before every VMRUN.
+ */
+static int vmm_online_cpu(unsigned int cpu)
+{
+	int r = 0;
+
+	mutex_lock(&vmm_hw_lock);
+	if (vmm_hw_users && !vmm_rebooting) {
+		local_irq_disable();
+		r = vmm_hardware_enable_this_cpu();
+		local_irq_enable();
+		if (r)
+			pr_warn("CPU%u: cannot enable virtualization: %d\n",
+				cpu, r);
 	}
 	mutex_unlock(&vmm_hw_lock);
+	return r;
 }
+
+static int vmm_offline_cpu(unsigned int cpu)
+{
+	/* An offline CPU never keeps SVM on, whether VMs exist or not. */
+	local_irq_disable();
+	vmm_hardware_disable_nolock(NULL);
+	local_irq_enable();
+	return 0;
+}
+
+/* Suspend to RAM: only this CPU is online, IRQs are off. */
+static int vmm_suspend(void)
+{
+	if (vmm_hw_users)
+		vmm_hardware_disable_nolock(NULL);
+	return 0;
+}
+
+static void vmm_resume(void)
+{
+	if (vmm_hw_users && !vmm_rebooting &&
+	    vmm_hardware_enable_this_cpu())
+		pr_warn("CPU%d: cannot enable virtualization after resume\n",
+			smp_processor_id());
+}
+
+static struct syscore_ops vmm_syscore_ops = {
+	.suspend	= vmm_suspend,
+	.resume		= vmm_resume,
+};
+
+/*
+ * Reboot, halt, power-off and kexec: the next kernel (or firmware) must
+ * find SVM off.  From now on no CPU turns it on again, and vCPUs get -EIO
+ * from VMM_RUN.
+ */
+static int vmm_reboot(struct notifier_block *nb, unsigned long action,
+		      void *unused)
+{
+	pr_info("turning virtualization off in every CPU\n");
+	WRITE_ONCE(vmm_rebooting, true);
+	on_each_cpu(vmm_hardware_disable_nolock, NULL, 1);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block vmm_reboot_notifier = {
+	.notifier_call	= vmm_reboot,
+	.priority	= 0,
+};
 
 long vmm_check_extension_generic(struct vmm_vm *vm, long ext)
 {
@@ -152,19 +265,36 @@ static int __init vmm_init(void)
 	r = vmm_arch_ops.init();
 	if (r)
 		return r;
+	r = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "vmm:online",
+				      vmm_online_cpu, vmm_offline_cpu);
+	if (r < 0)
+		goto err_arch;
+	vmm_cpuhp_state = r;
+	register_syscore_ops(&vmm_syscore_ops);
+	register_reboot_notifier(&vmm_reboot_notifier);
 	r = misc_register(&vmm_dev);
 	if (r) {
 		pr_err("cannot register /dev/vmm: %d\n", r);
-		vmm_arch_ops.exit();
-		return r;
+		goto err_hp;
 	}
 	pr_info("%s backend ready, /dev/vmm registered\n", vmm_arch_ops.name);
 	return 0;
+
+err_hp:
+	unregister_reboot_notifier(&vmm_reboot_notifier);
+	unregister_syscore_ops(&vmm_syscore_ops);
+	cpuhp_remove_state_nocalls(vmm_cpuhp_state);
+err_arch:
+	vmm_arch_ops.exit();
+	return r;
 }
 
 static void __exit vmm_exit(void)
 {
 	misc_deregister(&vmm_dev);
+	unregister_reboot_notifier(&vmm_reboot_notifier);
+	unregister_syscore_ops(&vmm_syscore_ops);
+	cpuhp_remove_state_nocalls(vmm_cpuhp_state);
 	vmm_arch_ops.exit();
 }
 

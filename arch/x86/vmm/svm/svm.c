@@ -841,20 +841,29 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	struct vmcb *vmcb = svm->vmcb;
 	struct svm_cpu *sd;
 	unsigned long host_dr7;
-	int cpu, r;
+	int cpu;
 
 	/* Disables preemption until kernel_fpu_end(). */
 	kernel_fpu_begin();
 	cpu = smp_processor_id();
 	sd = this_cpu_ptr(&svm_cpu);
-	r = vmm_hardware_enable_this_cpu();
-	if (r) {
-		kernel_fpu_end();
-		return r;
-	}
 	WRITE_ONCE(vcpu->cpu, cpu);
 
 	local_irq_disable();
+	/*
+	 * SVM is on in every online CPU while a VM exists, but this CPU may
+	 * be on its way down (the hotplug teardown turned it off and the
+	 * scheduler has not moved us yet) or up, or the host is rebooting.
+	 * VMRUN would #UD: wait for the scheduler instead.
+	 */
+	if (unlikely(!vmm_hardware_enabled_this_cpu())) {
+		local_irq_enable();
+		kernel_fpu_end();
+		if (vmm_hardware_rebooting())
+			return -EIO;
+		schedule_timeout_uninterruptible(1);
+		return 1;
+	}
 	WRITE_ONCE(vcpu->mode, VMM_IN_GUEST_MODE);
 	/* Pairs with vmm_flush_remote_tlbs(): mode before requests. */
 	smp_mb();
