@@ -13,6 +13,7 @@
  * The tables have the host's paging depth (4 or 5 levels), as AMD nested
  * paging requires.  Intermediate tables live until the VM is destroyed.
  */
+#include <linux/mem_encrypt.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <asm/io.h>
@@ -27,6 +28,17 @@
 #define TDP_ADDR_MASK	GENMASK_ULL(51, 12)
 #define TDP_TABLE	(TDP_P | TDP_RW | TDP_US | TDP_A)
 #define TDP_MAX_LEVELS	5
+
+/*
+ * With SME active, every physical address handed to the CPU carries the
+ * C-bit (sme_me_mask), as in the host's own page tables: nested page
+ * table entries and the root included, as kvm_amd does (shadow_me_value).
+ * It is stripped again before an entry is turned back into a pointer.
+ */
+static u64 *vmm_tdp_next(u64 e)
+{
+	return __va(__sme_clr(e & TDP_ADDR_MASK));
+}
 
 struct vmm_tdp {
 	int levels;
@@ -60,7 +72,7 @@ static void vmm_tdp_free_table(u64 *table, int level)
 	if (level > 1) {
 		for (i = 0; i < 512; i++)
 			if (table[i] & TDP_P)
-				vmm_tdp_free_table(__va(table[i] & TDP_ADDR_MASK),
+				vmm_tdp_free_table(vmm_tdp_next(table[i]),
 						   level - 1);
 	}
 	free_page((unsigned long)table);
@@ -76,7 +88,7 @@ void vmm_tdp_destroy(struct vmm_tdp *tdp)
 
 u64 vmm_tdp_root_pa(struct vmm_tdp *tdp)
 {
-	return __pa(tdp->root);
+	return __sme_set(__pa(tdp->root));
 }
 
 static unsigned int vmm_tdp_index(gfn_t gfn, int level)
@@ -100,9 +112,9 @@ static bool vmm_tdp_install(struct vmm_tdp *tdp, gfn_t gfn, u64 pte,
 		if (!(*e & TDP_P)) {
 			u64 *next = cache[--(*nr_cache)];
 
-			WRITE_ONCE(*e, __pa(next) | TDP_TABLE);
+			WRITE_ONCE(*e, __sme_set(__pa(next)) | TDP_TABLE);
 		}
-		table = __va(*e & TDP_ADDR_MASK);
+		table = vmm_tdp_next(*e);
 	}
 	old = table[vmm_tdp_index(gfn, 1)];
 	WRITE_ONCE(table[vmm_tdp_index(gfn, 1)], pte);
@@ -206,7 +218,7 @@ int vmm_tdp_page_fault(struct vmm_vm *vm, struct vmm_tdp *tdp, gpa_t gpa,
 	 * marked dirty now, as KVM does; the kernel write-protects it
 	 * (page_mkclean(), an MMU-notifier invalidation) before it cleans it.
 	 */
-	pte = page_to_phys(page) | TDP_P | TDP_US | TDP_A;
+	pte = __sme_set(page_to_phys(page)) | TDP_P | TDP_US | TDP_A;
 	if (writable) {
 		pte |= TDP_RW | TDP_D;
 		if (!PageReserved(page))
@@ -251,7 +263,7 @@ static bool vmm_tdp_zap(u64 *table, int level, gfn_t base, gfn_t start,
 			WRITE_ONCE(table[i], 0);
 			flush = true;
 		} else {
-			flush |= vmm_tdp_zap(__va(table[i] & TDP_ADDR_MASK),
+			flush |= vmm_tdp_zap(vmm_tdp_next(table[i]),
 					     level - 1, lo, start, end);
 		}
 	}

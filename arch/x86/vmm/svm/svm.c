@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) "vmm: svm: " fmt
 
 #include <linux/kernel.h>
+#include <linux/mem_encrypt.h>
 #include <linux/percpu.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -87,7 +88,7 @@ static int svm_hardware_enable(void)
 	if (vm_cr & SVM_VM_CR_SVM_DIS_MASK)
 		return -EOPNOTSUPP;
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
-	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
+	wrmsrl(MSR_VM_HSAVE_PA, __sme_set(page_to_phys(sd->hsave)));
 	/* ASIDs handed out before are stale now. */
 	sd->asid_generation++;
 	sd->next_asid = svm_max_asid + 1;
@@ -238,8 +239,8 @@ static void svm_init_control(struct vmm_x86_vcpu *xv)
 	c->intercepts[INTERCEPT_DR] = 0xffffffff;
 	/* #DB and #AC can loop forever in delivery; #AC also split locks. */
 	c->intercepts[INTERCEPT_EXCEPTION] = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
-	c->iopm_base_pa = __pa(svm_iopm);
-	c->msrpm_base_pa = __pa(svm_msrpm);
+	c->iopm_base_pa = __sme_set(__pa(svm_iopm));
+	c->msrpm_base_pa = __sme_set(__pa(svm_msrpm));
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	c->nested_cr3 = vmm_tdp_root_pa(to_x86_vm(xv->vcpu->vm)->tdp);
@@ -299,7 +300,7 @@ static int svm_vcpu_create(struct vmm_x86_vcpu *xv)
 		return -ENOMEM;
 	}
 	svm->vmcb = page_address(page);
-	svm->vmcb_pa = page_to_phys(page);
+	svm->vmcb_pa = __sme_set(page_to_phys(page));
 	svm->asid_cpu = -1;
 	xv->backend = svm;
 	return 0;
@@ -895,7 +896,8 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 
 	svm_clgi();
 	raw_local_irq_enable();
-	__vmm_svm_run(svm->vmcb_pa, xv->regs, page_to_phys(sd->host_save));
+	__vmm_svm_run(svm->vmcb_pa, xv->regs,
+		      __sme_set(page_to_phys(sd->host_save)));
 	raw_local_irq_disable();
 
 	asm volatile("fxsave64 %0" : "=m" (*xv->fpu));
