@@ -21,6 +21,7 @@
 #include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/io.h>
+#include <asm/mce.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
 #include <asm/pgtable.h>
@@ -237,8 +238,14 @@ static void svm_init_control(struct vmm_x86_vcpu *xv)
 		svm_set_intercept(c, intercepts[i]);
 	/* All debug register accesses: DR0-3 are the host's. */
 	c->intercepts[INTERCEPT_DR] = 0xffffffff;
-	/* #DB and #AC can loop forever in delivery; #AC also split locks. */
-	c->intercepts[INTERCEPT_EXCEPTION] = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
+	/*
+	 * #DB and #AC can loop forever in delivery; #AC also split locks.
+	 * #MC is the host's: a machine check in guest mode goes to the
+	 * host's handler (svm_handle_mce()), never to the guest's IDT.
+	 */
+	c->intercepts[INTERCEPT_EXCEPTION] = BIT(X86_TRAP_DB) |
+					     BIT(X86_TRAP_AC) |
+					     BIT(X86_TRAP_MC);
 	c->iopm_base_pa = __sme_set(__pa(svm_iopm));
 	c->msrpm_base_pa = __sme_set(__pa(svm_msrpm));
 	c->int_ctl = V_INTR_MASKING_MASK;
@@ -744,6 +751,9 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 		return svm_reflect_exception(xv, X86_TRAP_DB);
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
 		return svm_reflect_exception(xv, X86_TRAP_AC);
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_MC:
+		/* Already handed to the host in svm_run(): resume. */
+		return 1;
 	case SVM_EXIT_INVD:
 	case SVM_EXIT_WBINVD:
 		return vmm_x86_skip_insn(xv, 2);
@@ -783,6 +793,23 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 }
 
 /* ---- entry -------------------------------------------------------------- */
+
+/*
+ * A machine check that hit while the guest ran was intercepted: run the
+ * host's #MC handler as if it had struck in user mode, with IRQs still
+ * off, as kvm_amd does (kvm_machine_check()).
+ */
+static void svm_handle_mce(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3,		/* fake ring 3: recoverable */
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
+}
 
 static void svm_new_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
 {
@@ -841,7 +868,7 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	struct vmm_vcpu *vcpu = xv->vcpu;
 	struct vmcb *vmcb = svm->vmcb;
 	struct svm_cpu *sd;
-	unsigned long host_dr7;
+	unsigned long host_dr6, host_dr7;
 	int cpu;
 
 	/* Disables preemption until kernel_fpu_end(). */
@@ -891,6 +918,7 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	svm_sync_efer(xv);
 	vmcb->control.clean = 0;
 
+	host_dr6 = native_get_debugreg(6);
 	host_dr7 = native_get_debugreg(7);
 	asm volatile("fxrstor64 %0" : : "m" (*xv->fpu));
 
@@ -901,9 +929,18 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	raw_local_irq_disable();
 
 	asm volatile("fxsave64 %0" : "=m" (*xv->fpu));
+	/*
+	 * VMRUN loaded the guest's DR6 and #VMEXIT leaves it there, while
+	 * DR7 comes back as 0x400: give the host both of its own again.
+	 */
+	if (native_get_debugreg(6) != host_dr6)
+		native_set_debugreg(6, host_dr6);
 	if (host_dr7 != VMM_DR7_INIT)
 		native_set_debugreg(7, host_dr7);
 	svm_stgi();
+	if (unlikely(vmcb->control.exit_code ==
+		     SVM_EXIT_EXCP_BASE + X86_TRAP_MC))
+		svm_handle_mce();
 	WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
 	local_irq_enable();
 	kernel_fpu_end();
