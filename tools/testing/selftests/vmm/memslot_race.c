@@ -148,6 +148,8 @@ TEST(delete_move_vs_munmap)
 			mmio++;
 			continue;
 		}
+		if (get_ucall(vcpu, &uc) != UCALL_SYNC)
+			vcpu_describe_exit(vcpu);
 		ASSERT_EQ(UCALL_SYNC, get_ucall(vcpu, &uc));
 		if (uc.args[0]) {
 			if (bad++ < 8)
