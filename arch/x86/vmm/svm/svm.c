@@ -24,6 +24,7 @@
 #include <asm/mce.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
+#include <asm/nospec-branch.h>
 #include <asm/pgtable.h>
 #include <asm/processor-flags.h>
 #include <asm/svm.h>
@@ -44,6 +45,7 @@ struct svm_cpu {
 	struct page *host_save;		/* VMSAVE/VMLOAD of host state */
 	u32 next_asid;
 	u64 asid_generation;
+	struct vmcb *current_vmcb;	/* last VMCB run here, for IBPB */
 };
 
 struct svm_vcpu {
@@ -313,10 +315,24 @@ static int svm_vcpu_create(struct vmm_x86_vcpu *xv)
 	return 0;
 }
 
+/*
+ * The VMCB page may be reused by another vCPU: make sure no CPU still
+ * believes it last ran it, or svm_run() would skip the IBPB for the new
+ * owner (svm_clear_current_vmcb() in kvm_amd).
+ */
+static void svm_forget_vmcb(struct vmcb *vmcb)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		cmpxchg(&per_cpu_ptr(&svm_cpu, cpu)->current_vmcb, vmcb, NULL);
+}
+
 static void svm_vcpu_destroy(struct vmm_x86_vcpu *xv)
 {
 	struct svm_vcpu *svm = to_svm(xv);
 
+	svm_forget_vmcb(svm->vmcb);
 	free_page((unsigned long)svm->vmcb);
 	kfree(svm);
 }
@@ -900,6 +916,16 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 		local_irq_enable();
 		kernel_fpu_end();
 		return 1;
+	}
+	/*
+	 * A CPU that last ran another vCPU's VMCB must not let that guest's
+	 * branch predictions steer this one (svm_vcpu_load() in kvm_amd);
+	 * with IBPB-on-VMEXIT every exit has one already.
+	 */
+	if (sd->current_vmcb != vmcb) {
+		sd->current_vmcb = vmcb;
+		if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+			indirect_branch_prediction_barrier();
 	}
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	if (vmm_check_request(vcpu, VMM_REQ_TLB_FLUSH) ||

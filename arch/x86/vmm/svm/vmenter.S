@@ -9,6 +9,17 @@
  * that VMRUN does not (FS/GS/TR/LDTR, syscall MSRs) with VMSAVE, loads the
  * guest's with VMLOAD, runs the guest, and undoes both.  @regs holds the
  * guest GPRs in encoding order; RAX and RSP live in the VMCB.
+ *
+ * Speculation hygiene follows kvm_amd's __svm_vcpu_run() on this kernel,
+ * with the kernel's own macros, so the alternatives patched into the
+ * module match the host's mitigation choices: CPU buffers are cleared
+ * before VMRUN (VM_CLEAR_CPU_BUFFERS), and right after #VMEXIT, before
+ * the first RET, the RSB is stuffed (FILL_RETURN_BUFFER), the return
+ * predictor is untrained (UNTRAIN_RET: Retbleed, SRSO) and an IBPB is
+ * issued where the host chose IBPB-on-VMEXIT.  Every GPR is zeroed
+ * before the host's callee-saved values are popped, so no guest value
+ * is left for speculation to use.  The guest's SPEC_CTRL is the host's:
+ * the MSR is intercepted and not offered to the guest.
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
@@ -16,6 +27,7 @@
 
 #define REG(n)	(n * 8)
 
+.section .noinstr.text, "ax"
 
 SYM_FUNC_START(__vmm_svm_run)
 	push %rbp
@@ -52,6 +64,9 @@ SYM_FUNC_START(__vmm_svm_run)
 	mov REG(15)(%rax), %r15
 	mov (%rsp), %rax
 
+	/* Clobbers EFLAGS.ZF. */
+	VM_CLEAR_CPU_BUFFERS
+
 	vmrun %rax
 
 	/* RAX is the VMCB address again; the rest is guest state. */
@@ -76,15 +91,35 @@ SYM_FUNC_START(__vmm_svm_run)
 	mov 16(%rsp), %rax
 	vmload %rax
 
-	/* Do not leave guest values in registers. */
+#ifdef CONFIG_RETPOLINE
+	/* Stuff the RSB right after #VMEXIT, before any RET. */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RETPOLINE
+#endif
+
+	/*
+	 * Retbleed and SRSO: untrain the return predictor before the first
+	 * RET and before IRQs (whose handlers do not) can run.
+	 */
+	UNTRAIN_RET
+
+	ALTERNATIVE "", "call entry_ibpb", X86_FEATURE_IBPB_ON_VMEXIT
+
+	/* Leave no guest value in any register, callee-saved ones included. */
+	xor %eax, %eax
 	xor %ecx, %ecx
 	xor %edx, %edx
+	xor %ebx, %ebx
+	xor %ebp, %ebp
 	xor %esi, %esi
 	xor %edi, %edi
 	xor %r8d, %r8d
 	xor %r9d, %r9d
 	xor %r10d, %r10d
 	xor %r11d, %r11d
+	xor %r12d, %r12d
+	xor %r13d, %r13d
+	xor %r14d, %r14d
+	xor %r15d, %r15d
 
 	add $24, %rsp
 	pop %rbx
