@@ -14,6 +14,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/rcuwait.h>
 #include <linux/sched.h>
+#include <linux/task_work.h>
 #include <uapi/linux/vmm.h>
 
 /* Limits reported through VMM_CHECK_EXTENSION; documented in api.rst. */
@@ -138,7 +139,8 @@ struct vmm_arch_ops {
 	/*
 	 * VMM_RUN, under vcpu->mutex.  Completes what the last exit left to
 	 * user space, then runs the guest until an exit needs user space
-	 * (returns 0), an error occurs (< 0), or vmm_vcpu_should_stop().
+	 * (returns 0), an error occurs (< 0), or vmm_vcpu_handle_work()
+	 * asks for a return to user space.
 	 */
 	int (*vcpu_run)(struct vmm_vcpu *vcpu);
 
@@ -160,7 +162,20 @@ extern const struct vmm_arch_ops vmm_arch_ops;
 /* Helpers the core offers to backends. */
 struct vmm_memslot *vmm_gfn_to_memslot(struct vmm_vm *vm, gfn_t gfn);
 void vmm_flush_remote_tlbs(struct vmm_vm *vm);
-int vmm_vcpu_should_stop(struct vmm_vcpu *vcpu);
+int vmm_vcpu_handle_work(struct vmm_vcpu *vcpu);
+
+/*
+ * Work that must not wait while the guest runs: the entry checks it with
+ * IRQs off, after vcpu->mode is IN_GUEST_MODE, and backs out to
+ * vmm_vcpu_handle_work() if there is any (xfer_to_guest_mode_work_pending()
+ * for modules, whose xfer_to_guest_mode_handle_work() takes a KVM vCPU).
+ */
+static inline bool vmm_vcpu_work_pending(void)
+{
+	return (read_thread_flags() & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL |
+				       _TIF_NEED_RESCHED)) ||
+	       task_work_pending(current);
+}
 bool vmm_hardware_enabled_this_cpu(void);
 bool vmm_hardware_rebooting(void);
 

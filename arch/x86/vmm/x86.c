@@ -437,13 +437,12 @@ static int vmm_x86_vcpu_run(struct vmm_vcpu *vcpu)
 	}
 
 	for (;;) {
-		r = vmm_vcpu_should_stop(vcpu);
+		r = vmm_vcpu_handle_work(vcpu);
 		if (r)
 			break;
 		r = vmm_x86->run(xv);
 		if (r <= 0)
 			break;
-		cond_resched();
 	}
 out:
 	vmm_x86_post_run(xv);

@@ -84,6 +84,8 @@ struct vmm_x86_vcpu {
 	/* x87/SSE state of the guest (FXSAVE image, 16-byte aligned). */
 	struct fxregs_state *fpu;
 
+	u64 stat_exits;		/* guest exits, handled anywhere */
+
 	void *backend;
 };
 

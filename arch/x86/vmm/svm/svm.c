@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) "vmm: svm: " fmt
 
 #include <linux/kernel.h>
+#include <linux/kvm_host.h>		/* guest_state_enter_irqoff() & co */
 #include <linux/mem_encrypt.h>
 #include <linux/percpu.h>
 #include <linux/mm.h>
@@ -827,6 +828,26 @@ static void svm_handle_mce(void)
 #endif
 }
 
+/*
+ * The world switch proper, in .noinstr.text like kvm_amd's
+ * svm_vcpu_enter_exit(): between guest_state_enter_irqoff() and
+ * guest_state_exit_irqoff() RCU may be in an extended quiescent state
+ * (guest mode counts as user mode for RCU and context tracking), so
+ * nothing here may be traced or instrumented.  RFLAGS.IF is set for
+ * VMRUN because the host's IF gates physical interrupts in the guest
+ * (V_INTR_MASKING); GIF is 0 throughout, so no IRQ is taken here.
+ */
+static noinstr void svm_enter_exit(struct svm_vcpu *svm, unsigned long *regs,
+				   u64 host_save_pa)
+{
+	guest_state_enter_irqoff();
+	raw_local_irq_enable();
+	amd_clear_divider();
+	__vmm_svm_run(svm->vmcb_pa, regs, host_save_pa);
+	raw_local_irq_disable();
+	guest_state_exit_irqoff();
+}
+
 static void svm_new_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
 {
 	struct vmcb_control_area *c = &svm->vmcb->control;
@@ -911,7 +932,7 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	WRITE_ONCE(vcpu->mode, VMM_IN_GUEST_MODE);
 	/* Pairs with vmm_flush_remote_tlbs(): mode before requests. */
 	smp_mb();
-	if (signal_pending(current) || need_resched()) {
+	if (vmm_vcpu_work_pending()) {
 		WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
 		local_irq_enable();
 		kernel_fpu_end();
@@ -948,11 +969,10 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	host_dr7 = native_get_debugreg(7);
 	asm volatile("fxrstor64 %0" : : "m" (*xv->fpu));
 
+	/* Ticks from here to guest_timing_exit_irqoff() are guest time. */
+	guest_timing_enter_irqoff();
 	svm_clgi();
-	raw_local_irq_enable();
-	__vmm_svm_run(svm->vmcb_pa, xv->regs,
-		      __sme_set(page_to_phys(sd->host_save)));
-	raw_local_irq_disable();
+	svm_enter_exit(svm, xv->regs, __sme_set(page_to_phys(sd->host_save)));
 
 	asm volatile("fxsave64 %0" : "=m" (*xv->fpu));
 	/*
@@ -968,6 +988,15 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 		     SVM_EXIT_EXCP_BASE + X86_TRAP_MC))
 		svm_handle_mce();
 	WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
+	/*
+	 * Take the interrupt that caused the exit, and any tick since, while
+	 * PF_VCPU still charges the tick to the guest (vcpu_enter_guest()
+	 * does the same).  STI's shadow needs one instruction before CLI.
+	 */
+	local_irq_enable();
+	xv->stat_exits++;
+	local_irq_disable();
+	guest_timing_exit_irqoff();
 	local_irq_enable();
 	kernel_fpu_end();
 
