@@ -151,6 +151,13 @@ struct vmm_arch_ops {
 	 */
 	bool (*unmap_gfn_range)(struct vmm_vm *vm, gfn_t start, gfn_t end);
 	/*
+	 * Reclaim's view of the guest's working set, under vm->mmu_lock:
+	 * return true if a second-stage mapping in [start, end) was used
+	 * since the last call, and with @clear start a new period.
+	 */
+	bool (*age_gfn_range)(struct vmm_vm *vm, gfn_t start, gfn_t end,
+			      bool clear);
+	/*
 	 * The highest gfn a memslot may cover: the reach of the second-stage
 	 * tables and of host physical addresses.
 	 */

@@ -105,18 +105,23 @@ static void vmm_zap_gfn_range(struct vmm_vm *vm, gfn_t gfn, u64 npages)
 	spin_unlock(&vm->mmu_lock);
 }
 
+typedef bool (*vmm_gfn_range_fn)(struct vmm_vm *vm, gfn_t start, gfn_t end,
+				 bool arg);
+
 /*
- * Called from the MMU notifier with vm->mmu_lock held: drop the mappings
- * of every slot page whose user address is in [start, end), slots marked
- * invalid included, and flush the TLBs of every vCPU before returning.
+ * Call @fn, under vm->mmu_lock, on the gfns of every slot page whose user
+ * address is in [start, end), slots marked invalid included; OR the
+ * results.
  */
-void vmm_unmap_hva_range(struct vmm_vm *vm, unsigned long start,
-			 unsigned long end)
+static bool vmm_handle_hva_range(struct vmm_vm *vm, unsigned long start,
+				 unsigned long end, vmm_gfn_range_fn fn,
+				 bool arg)
 {
 	struct vmm_memslots *slots;
-	bool flush = false;
+	bool ret = false;
 	int i, idx;
 
+	lockdep_assert_held(&vm->mmu_lock);
 	idx = srcu_read_lock(&vm->srcu);
 	slots = srcu_dereference(vm->memslots, &vm->srcu);
 	for (i = 0; i < slots->nr; i++) {
@@ -128,13 +133,41 @@ void vmm_unmap_hva_range(struct vmm_vm *vm, unsigned long start,
 
 		if (lo >= hi)
 			continue;
-		flush |= vmm_arch_ops.unmap_gfn_range(vm,
-			s->base_gfn + ((lo - s_start) >> PAGE_SHIFT),
-			s->base_gfn + ((hi - s_start + PAGE_SIZE - 1) >> PAGE_SHIFT));
+		ret |= fn(vm, s->base_gfn + ((lo - s_start) >> PAGE_SHIFT),
+			  s->base_gfn +
+			  ((hi - s_start + PAGE_SIZE - 1) >> PAGE_SHIFT), arg);
 	}
 	srcu_read_unlock(&vm->srcu, idx);
-	if (flush)
+	return ret;
+}
+
+static bool vmm_unmap_gfn_range(struct vmm_vm *vm, gfn_t start, gfn_t end,
+				bool unused)
+{
+	return vmm_arch_ops.unmap_gfn_range(vm, start, end);
+}
+
+/*
+ * Called from the MMU notifier with vm->mmu_lock held: drop the mappings
+ * of every slot page whose user address is in [start, end) and flush the
+ * TLBs of every vCPU before returning.
+ */
+void vmm_unmap_hva_range(struct vmm_vm *vm, unsigned long start,
+			 unsigned long end)
+{
+	if (vmm_handle_hva_range(vm, start, end, vmm_unmap_gfn_range, false))
 		vmm_flush_remote_tlbs(vm);
+}
+
+/*
+ * Called from the MMU notifier with vm->mmu_lock held: true if the guest
+ * used a page of [start, end) since the last clear; @clear starts over.
+ */
+bool vmm_age_hva_range(struct vmm_vm *vm, unsigned long start,
+		       unsigned long end, bool clear)
+{
+	return vmm_handle_hva_range(vm, start, end, vmm_arch_ops.age_gfn_range,
+				    clear);
 }
 
 /*

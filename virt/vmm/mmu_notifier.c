@@ -11,6 +11,7 @@
  * sequence count move (vmm_mmu_invalidate_retry()) and retries.  While an
  * invalidation is between its start and end, memslot updates wait
  * (mn_active_invalidate_count, as in KVM), so both ends see the same slots.
+ * The young callbacks let reclaim see which pages the guest uses.
  */
 #include <linux/mmu_notifier.h>
 #include "vmm_core.h"
@@ -55,6 +56,41 @@ static void vmm_mn_invalidate_range_end(struct mmu_notifier *mn,
 		rcuwait_wake_up(&vm->mn_memslots_update_rcuwait);
 }
 
+/*
+ * Reclaim and working-set estimation ask whether the guest used a page:
+ * the accessed bits of the second-stage tables answer for the guest, as
+ * the host page tables answer for the VMM.  No TLB flush, as in KVM.
+ */
+static int vmm_mn_age(struct vmm_vm *vm, unsigned long start,
+		      unsigned long end, bool clear)
+{
+	bool young;
+
+	spin_lock(&vm->mmu_lock);
+	young = vmm_age_hva_range(vm, start, end, clear);
+	spin_unlock(&vm->mmu_lock);
+	return young;
+}
+
+static int vmm_mn_clear_flush_young(struct mmu_notifier *mn,
+				    struct mm_struct *mm, unsigned long start,
+				    unsigned long end)
+{
+	return vmm_mn_age(mn_to_vm(mn), start, end, true);
+}
+
+static int vmm_mn_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
+			      unsigned long start, unsigned long end)
+{
+	return vmm_mn_age(mn_to_vm(mn), start, end, true);
+}
+
+static int vmm_mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
+			     unsigned long address)
+{
+	return vmm_mn_age(mn_to_vm(mn), address, address + 1, false);
+}
+
 static void vmm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct vmm_vm *vm = mn_to_vm(mn);
@@ -69,6 +105,9 @@ static void vmm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 static const struct mmu_notifier_ops vmm_mmu_notifier_ops = {
 	.invalidate_range_start	= vmm_mn_invalidate_range_start,
 	.invalidate_range_end	= vmm_mn_invalidate_range_end,
+	.clear_flush_young	= vmm_mn_clear_flush_young,
+	.clear_young		= vmm_mn_clear_young,
+	.test_young		= vmm_mn_test_young,
 	.release		= vmm_mn_release,
 };
 

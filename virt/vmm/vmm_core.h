@@ -27,6 +27,8 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 			       const struct vmm_userspace_memory_region *mem);
 void vmm_unmap_hva_range(struct vmm_vm *vm, unsigned long start,
 			 unsigned long end);
+bool vmm_age_hva_range(struct vmm_vm *vm, unsigned long start,
+		       unsigned long end, bool clear);
 
 /* mmu_notifier.c */
 int vmm_mmu_notifier_register(struct vmm_vm *vm);

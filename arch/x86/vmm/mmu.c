@@ -23,7 +23,7 @@
 #define TDP_P		BIT_ULL(0)
 #define TDP_RW		BIT_ULL(1)
 #define TDP_US		BIT_ULL(2)
-#define TDP_A		BIT_ULL(5)
+#define TDP_A		BIT_ULL(_PAGE_BIT_ACCESSED)
 #define TDP_D		BIT_ULL(6)
 #define TDP_ADDR_MASK	GENMASK_ULL(51, 12)
 #define TDP_TABLE	(TDP_P | TDP_RW | TDP_US | TDP_A)
@@ -243,11 +243,17 @@ out:
 	return r;
 }
 
-static bool vmm_tdp_zap(u64 *table, int level, gfn_t base, gfn_t start,
-			gfn_t end)
+/*
+ * Call @fn on every present leaf entry of [start, end); it returns true if
+ * the TLBs need a flush or, for aging, if the entry was young.
+ */
+typedef bool (*vmm_tdp_leaf_fn)(u64 *pte, bool clear);
+
+static bool vmm_tdp_walk(u64 *table, int level, gfn_t base, gfn_t start,
+			 gfn_t end, vmm_tdp_leaf_fn fn, bool arg)
 {
 	u64 span = 1ULL << (9 * (level - 1));
-	bool flush = false;
+	bool ret = false;
 	unsigned int i;
 
 	for (i = 0; i < 512; i++) {
@@ -259,19 +265,48 @@ static bool vmm_tdp_zap(u64 *table, int level, gfn_t base, gfn_t start,
 			break;
 		if (!(table[i] & TDP_P))
 			continue;
-		if (level == 1) {
-			WRITE_ONCE(table[i], 0);
-			flush = true;
-		} else {
-			flush |= vmm_tdp_zap(vmm_tdp_next(table[i]),
-					     level - 1, lo, start, end);
-		}
+		if (level == 1)
+			ret |= fn(&table[i], arg);
+		else
+			ret |= vmm_tdp_walk(vmm_tdp_next(table[i]), level - 1,
+					    lo, start, end, fn, arg);
 	}
-	return flush;
+	return ret;
+}
+
+static bool vmm_tdp_zap_leaf(u64 *pte, bool unused)
+{
+	WRITE_ONCE(*pte, 0);
+	return true;
 }
 
 /* Under vm->mmu_lock.  Returns true if TLBs need a flush. */
 bool vmm_tdp_unmap_range(struct vmm_tdp *tdp, gfn_t start, gfn_t end)
 {
-	return vmm_tdp_zap(tdp->root, tdp->levels, 0, start, end);
+	return vmm_tdp_walk(tdp->root, tdp->levels, 0, start, end,
+			    vmm_tdp_zap_leaf, false);
+}
+
+/*
+ * The CPU sets the accessed bit of a nested page table entry when the
+ * guest uses the translation.  It may set A or D at any moment, so the
+ * bit is cleared atomically, never by writing the entry back.
+ */
+static bool vmm_tdp_age_leaf(u64 *pte, bool clear)
+{
+	if (clear)
+		return test_and_clear_bit(_PAGE_BIT_ACCESSED,
+					  (unsigned long *)pte);
+	return READ_ONCE(*pte) & TDP_A;
+}
+
+/*
+ * Under vm->mmu_lock: true if a mapping in [start, end) was used since its
+ * accessed bit was last cleared.  As in KVM, no TLB flush follows a clear:
+ * a stale TLB entry only makes the page look idle for longer.
+ */
+bool vmm_tdp_age_range(struct vmm_tdp *tdp, gfn_t start, gfn_t end, bool clear)
+{
+	return vmm_tdp_walk(tdp->root, tdp->levels, 0, start, end,
+			    vmm_tdp_age_leaf, clear);
 }

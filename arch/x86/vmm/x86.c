@@ -564,6 +564,15 @@ static bool vmm_x86_unmap_gfn_range(struct vmm_vm *vm, gfn_t start, gfn_t end)
 	return xvm->tdp ? vmm_tdp_unmap_range(xvm->tdp, start, end) : false;
 }
 
+static bool vmm_x86_age_gfn_range(struct vmm_vm *vm, gfn_t start, gfn_t end,
+				  bool clear)
+{
+	struct vmm_x86_vm *xvm = to_x86_vm(vm);
+
+	return xvm->tdp ? vmm_tdp_age_range(xvm->tdp, start, end, clear) :
+			  false;
+}
+
 /*
  * As KVM's kvm_mmu_max_gfn(): host MAXPHYADDR, further bounded by what the
  * NPT's levels can translate (48 or 57 bits).
@@ -613,5 +622,6 @@ const struct vmm_arch_ops vmm_arch_ops = {
 	.vcpu_ioctl		= vmm_x86_vcpu_ioctl,
 	.vcpu_run		= vmm_x86_vcpu_run,
 	.unmap_gfn_range	= vmm_x86_unmap_gfn_range,
+	.age_gfn_range		= vmm_x86_age_gfn_range,
 	.max_gfn		= vmm_x86_max_gfn,
 };

@@ -165,6 +165,7 @@ int vmm_tdp_page_fault(struct vmm_vm *vm, struct vmm_tdp *tdp, gpa_t gpa,
 		       bool write);
 bool vmm_tdp_unmap_range(struct vmm_tdp *tdp, gfn_t start, gfn_t end);
 gfn_t vmm_tdp_max_gfn(struct vmm_tdp *tdp);
+bool vmm_tdp_age_range(struct vmm_tdp *tdp, gfn_t start, gfn_t end, bool clear);
 
 /* The VM's x86 state. */
 struct vmm_x86_vm {

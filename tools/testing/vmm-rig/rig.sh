@@ -47,10 +47,12 @@ fi
 # script, busybox or the kernel changes ---
 base=$cache/base-$kver.cpio
 kmods=(virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm-amd.ko)
+# zram swap for tests that need reclaim to swap (mmu_young): /rig/swap-on.sh
+swapmods=(mm/zsmalloc.ko drivers/block/zram/zram.ko)
 if [[ ! -s $base || $0 -nt $base || /bin/busybox -nt $base || /boot/vmlinuz-$kver -nt $base ]]; then
 	[[ $(id -u) == 0 ]] || fail "building the initramfs needs root (mknod /dev/console)"
 	r=$(mktemp -d "$cache/base.XXXXXX")
-	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,kvm,rig,payload}
+	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,kvm,mods,rig,payload}
 	cp /bin/busybox "$r/bin/busybox"
 	for a in $(/bin/busybox --list-full); do
 		[[ -e $r/$a ]] || ln -s /bin/busybox "$r/$a"
@@ -60,6 +62,16 @@ if [[ ! -s $base || $0 -nt $base || /bin/busybox -nt $base || /boot/vmlinuz-$kve
 	for m in "${kmods[@]}"; do
 		cp "/lib/modules/$kver/kernel/$m" "$r/kvm/"
 	done
+	for m in "${swapmods[@]}"; do
+		cp "/lib/modules/$kver/kernel/$m" "$r/mods/"
+	done
+	cat >"$r/rig/swap-on.sh" <<-'EOF'
+	#!/bin/sh
+	# A 256 MiB zram swap device, for tests that need reclaim to swap.
+	grep -q zram0 /proc/swaps && exit 0
+	[ -e /sys/block/zram0 ] || { insmod /mods/zsmalloc.ko && insmod /mods/zram.ko; } || exit 1
+	echo 256M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
+	EOF
 	cat >"$r/rig/load-kvm.sh" <<-'EOF'
 	#!/bin/sh
 	# Load Debian's KVM (SVM) next to whatever the payload loaded.
@@ -84,7 +96,7 @@ if [[ ! -s $base || $0 -nt $base || /bin/busybox -nt $base || /boot/vmlinuz-$kve
 	sleep 0.2
 	poweroff -f
 	EOF
-	chmod +x "$r/init" "$r/rig/load-kvm.sh"
+	chmod +x "$r/init" "$r/rig/load-kvm.sh" "$r/rig/swap-on.sh"
 	(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$base.tmp"
 	mv "$base.tmp" "$base"
 	rm -rf "$r"
