@@ -12,6 +12,7 @@
 #include <linux/srcu.h>
 #include <linux/refcount.h>
 #include <linux/mmu_notifier.h>
+#include <linux/preempt.h>
 #include <linux/rcuwait.h>
 #include <linux/sched.h>
 #include <linux/task_work.h>
@@ -78,7 +79,6 @@ struct vmm_vm {
 
 	int nr_vcpus;			/* written under lock */
 	struct vmm_vcpu *vcpus[VMM_MAX_VCPUS];
-	bool has_run;			/* any vCPU entered KVM_RUN */
 
 	void *arch;
 };
@@ -86,12 +86,14 @@ struct vmm_vm {
 struct vmm_vcpu {
 	struct vmm_vm *vm;
 	u32 vcpu_id;
-	int vcpu_idx;
 	struct mutex mutex;
 
 	struct vmm_run *run;		/* mmap page 0 */
 	struct page **mmap_pages;	/* all pages of the vCPU mmap */
 	unsigned int nr_mmap_pages;
+
+	/* Tells the arch when the vCPU thread leaves or enters a CPU. */
+	struct preempt_notifier preempt_notifier;
 
 	int cpu;			/* host CPU it last ran on, or -1 */
 	int mode;			/* enum vmm_vcpu_mode */
@@ -133,6 +135,14 @@ struct vmm_arch_ops {
 
 	int (*vcpu_create)(struct vmm_vcpu *vcpu);
 	void (*vcpu_destroy)(struct vmm_vcpu *vcpu);
+	/*
+	 * The vCPU's state goes onto host CPU @cpu (vcpu_load) or off its
+	 * CPU (vcpu_put): around every vCPU ioctl and, in between, whenever
+	 * the scheduler moves the vCPU thread (preempt notifiers).  Called
+	 * with preemption off; from the scheduler also with IRQs off.
+	 */
+	void (*vcpu_load)(struct vmm_vcpu *vcpu, int cpu);
+	void (*vcpu_put)(struct vmm_vcpu *vcpu);
 	/* Arch vCPU ioctls (registers, ...); -ENOTTY for unknown ones. */
 	long (*vcpu_ioctl)(struct vmm_vcpu *vcpu, unsigned int ioctl,
 			   unsigned long arg);

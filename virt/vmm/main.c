@@ -65,14 +65,12 @@ bool vmm_hardware_enabled_this_cpu(void)
 	lockdep_assert_irqs_disabled();
 	return __this_cpu_read(vmm_hw_enabled);
 }
-EXPORT_SYMBOL_GPL(vmm_hardware_enabled_this_cpu);
 
 /* Reboot or kexec has turned virtualization off for good. */
 bool vmm_hardware_rebooting(void)
 {
 	return READ_ONCE(vmm_rebooting);
 }
-EXPORT_SYMBOL_GPL(vmm_hardware_rebooting);
 
 static void vmm_hardware_enable_nolock(void *unused)
 {
@@ -265,6 +263,15 @@ static int __init vmm_init(void)
 	r = vmm_arch_ops.init();
 	if (r)
 		return r;
+	/*
+	 * Arm the scheduler's preempt-notifier hooks (a static key) for as
+	 * long as the module is loaded.  KVM does this per VM, which patches
+	 * kernel text on every VM create and destroy; QEMU's TCG wedges the
+	 * whole rig guest after a few hundred such patchings with two vCPUs,
+	 * the same wedge kvm_amd hits there.  The price is one hlist_empty()
+	 * per context switch while vmm is loaded.
+	 */
+	preempt_notifier_inc();
 	r = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "vmm:online",
 				      vmm_online_cpu, vmm_offline_cpu);
 	if (r < 0)
@@ -285,6 +292,7 @@ err_hp:
 	unregister_syscore_ops(&vmm_syscore_ops);
 	cpuhp_remove_state_nocalls(vmm_cpuhp_state);
 err_arch:
+	preempt_notifier_dec();
 	vmm_arch_ops.exit();
 	return r;
 }
@@ -295,6 +303,7 @@ static void __exit vmm_exit(void)
 	unregister_reboot_notifier(&vmm_reboot_notifier);
 	unregister_syscore_ops(&vmm_syscore_ops);
 	cpuhp_remove_state_nocalls(vmm_cpuhp_state);
+	preempt_notifier_dec();
 	vmm_arch_ops.exit();
 }
 

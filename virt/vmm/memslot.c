@@ -74,7 +74,6 @@ struct vmm_memslot *vmm_gfn_to_memslot(struct vmm_vm *vm, gfn_t gfn)
 	}
 	return NULL;
 }
-EXPORT_SYMBOL_GPL(vmm_gfn_to_memslot);
 
 static bool vmm_memslot_overlaps(struct vmm_memslots *slots, u16 id,
 				 gfn_t start, gfn_t end)

@@ -37,7 +37,6 @@ int vmm_vcpu_handle_work(struct vmm_vcpu *vcpu)
 		schedule();
 	}
 }
-EXPORT_SYMBOL_GPL(vmm_vcpu_handle_work);
 
 static void vmm_ack_kick(void *unused)
 {
@@ -79,7 +78,6 @@ void vmm_flush_remote_tlbs(struct vmm_vm *vm)
 	if (have_mask)
 		free_cpumask_var(mask);
 }
-EXPORT_SYMBOL_GPL(vmm_flush_remote_tlbs);
 
 static vm_fault_t vmm_vcpu_fault(struct vm_fault *vmf)
 {
@@ -112,6 +110,48 @@ static int vmm_vcpu_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+static struct vmm_vcpu *preempt_notifier_to_vcpu(struct preempt_notifier *pn)
+{
+	return container_of(pn, struct vmm_vcpu, preempt_notifier);
+}
+
+static void vmm_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	vmm_arch_ops.vcpu_load(preempt_notifier_to_vcpu(pn), cpu);
+}
+
+static void vmm_sched_out(struct preempt_notifier *pn,
+			  struct task_struct *next)
+{
+	vmm_arch_ops.vcpu_put(preempt_notifier_to_vcpu(pn));
+}
+
+static struct preempt_ops vmm_preempt_ops = {
+	.sched_in	= vmm_sched_in,
+	.sched_out	= vmm_sched_out,
+};
+
+/*
+ * As KVM's vcpu_load()/vcpu_put(): the arch state of @vcpu is on this CPU
+ * from here until vmm_vcpu_put(), and follows the thread when it moves.
+ */
+static void vmm_vcpu_load(struct vmm_vcpu *vcpu)
+{
+	int cpu = get_cpu();
+
+	preempt_notifier_register(&vcpu->preempt_notifier);
+	vmm_arch_ops.vcpu_load(vcpu, cpu);
+	put_cpu();
+}
+
+static void vmm_vcpu_put(struct vmm_vcpu *vcpu)
+{
+	preempt_disable();
+	vmm_arch_ops.vcpu_put(vcpu);
+	preempt_notifier_unregister(&vcpu->preempt_notifier);
+	preempt_enable();
+}
+
 static long vmm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			   unsigned long arg)
 {
@@ -123,18 +163,19 @@ static long vmm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 
 	if (mutex_lock_killable(&vcpu->mutex))
 		return -EINTR;
+	vmm_vcpu_load(vcpu);
 	switch (ioctl) {
 	case VMM_RUN:
 		r = -EINVAL;
 		if (arg)
 			break;
-		WRITE_ONCE(vcpu->vm->has_run, true);
 		r = vmm_arch_ops.vcpu_run(vcpu);
 		break;
 	default:
 		r = vmm_arch_ops.vcpu_ioctl(vcpu, ioctl, arg);
 		break;
 	}
+	vmm_vcpu_put(vcpu);
 	mutex_unlock(&vcpu->mutex);
 	return r;
 }
@@ -188,6 +229,7 @@ static struct vmm_vcpu *vmm_vcpu_alloc(struct vmm_vm *vm, u32 id)
 	vcpu->vcpu_id = id;
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
+	preempt_notifier_init(&vcpu->preempt_notifier, &vmm_preempt_ops);
 	return vcpu;
 err:
 	vmm_vcpu_free_pages(vcpu);
@@ -218,7 +260,6 @@ int vmm_vm_create_vcpu(struct vmm_vm *vm, unsigned long id)
 	vcpu = vmm_vcpu_alloc(vm, id);
 	if (!vcpu)
 		goto out_unlock;
-	vcpu->vcpu_idx = vm->nr_vcpus;
 	r = vmm_arch_ops.vcpu_create(vcpu);
 	if (r) {
 		vmm_vcpu_free_pages(vcpu);

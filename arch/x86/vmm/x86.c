@@ -564,6 +564,16 @@ static bool vmm_x86_unmap_gfn_range(struct vmm_vm *vm, gfn_t start, gfn_t end)
 	return xvm->tdp ? vmm_tdp_unmap_range(xvm->tdp, start, end) : false;
 }
 
+static void vmm_x86_vcpu_load(struct vmm_vcpu *vcpu, int cpu)
+{
+	vmm_x86->vcpu_load(to_x86(vcpu), cpu);
+}
+
+static void vmm_x86_vcpu_put(struct vmm_vcpu *vcpu)
+{
+	vmm_x86->vcpu_put(to_x86(vcpu));
+}
+
 static bool vmm_x86_age_gfn_range(struct vmm_vm *vm, gfn_t start, gfn_t end,
 				  bool clear)
 {
@@ -620,6 +630,8 @@ const struct vmm_arch_ops vmm_arch_ops = {
 	.vcpu_create		= vmm_x86_vcpu_create,
 	.vcpu_destroy		= vmm_x86_vcpu_destroy,
 	.vcpu_ioctl		= vmm_x86_vcpu_ioctl,
+	.vcpu_load		= vmm_x86_vcpu_load,
+	.vcpu_put		= vmm_x86_vcpu_put,
 	.vcpu_run		= vmm_x86_vcpu_run,
 	.unmap_gfn_range	= vmm_x86_unmap_gfn_range,
 	.age_gfn_range		= vmm_x86_age_gfn_range,

@@ -110,6 +110,9 @@ struct vmm_x86_ops {
 	void (*vm_destroy)(struct vmm_vm *vm);
 	int (*vcpu_create)(struct vmm_x86_vcpu *xv);
 	void (*vcpu_destroy)(struct vmm_x86_vcpu *xv);
+	/* See vmm_arch_ops.vcpu_load/vcpu_put. */
+	void (*vcpu_load)(struct vmm_x86_vcpu *xv, int cpu);
+	void (*vcpu_put)(struct vmm_x86_vcpu *xv);
 	/* Architectural reset state of everything but the GPRs. */
 	void (*vcpu_reset)(struct vmm_x86_vcpu *xv);
 

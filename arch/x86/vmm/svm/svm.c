@@ -338,6 +338,27 @@ static void svm_vcpu_destroy(struct vmm_x86_vcpu *xv)
 	kfree(svm);
 }
 
+/*
+ * A CPU that last ran another vCPU's VMCB must not let that guest's branch
+ * predictions steer this one, as in kvm_amd's svm_vcpu_load(); with
+ * IBPB-on-VMEXIT every exit has one already.
+ */
+static void svm_vcpu_load(struct vmm_x86_vcpu *xv, int cpu)
+{
+	struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+	struct vmcb *vmcb = to_svm(xv)->vmcb;
+
+	if (sd->current_vmcb != vmcb) {
+		sd->current_vmcb = vmcb;
+		if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+			indirect_branch_prediction_barrier();
+	}
+}
+
+static void svm_vcpu_put(struct vmm_x86_vcpu *xv)
+{
+}
+
 /* ---- segment registers ------------------------------------------------- */
 
 static void svm_get_seg(const struct vmcb_seg *s, struct vmm_segment *var)
@@ -938,16 +959,6 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 		kernel_fpu_end();
 		return 1;
 	}
-	/*
-	 * A CPU that last ran another vCPU's VMCB must not let that guest's
-	 * branch predictions steer this one (svm_vcpu_load() in kvm_amd);
-	 * with IBPB-on-VMEXIT every exit has one already.
-	 */
-	if (sd->current_vmcb != vmcb) {
-		sd->current_vmcb = vmcb;
-		if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
-			indirect_branch_prediction_barrier();
-	}
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	if (vmm_check_request(vcpu, VMM_REQ_TLB_FLUSH) ||
 	    svm->asid_cpu != cpu || svm->asid_generation != sd->asid_generation)
@@ -1022,6 +1033,8 @@ const struct vmm_x86_ops vmm_svm_ops = {
 	.vm_destroy		= svm_vm_destroy,
 	.vcpu_create		= svm_vcpu_create,
 	.vcpu_destroy		= svm_vcpu_destroy,
+	.vcpu_load		= svm_vcpu_load,
+	.vcpu_put		= svm_vcpu_put,
 	.vcpu_reset		= svm_vcpu_reset,
 	.get_sregs		= svm_get_sregs,
 	.set_sregs		= svm_set_sregs,
