@@ -462,7 +462,7 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 		run->mmio.is_write = 1;
 		memcpy(run->mmio.data, &val, size);
 		/* A store is complete once user space has the data. */
-		xv->rip += in.pos;
+		vmm_x86_complete_insn(xv, xv->rip + in.pos);
 		return 0;
 	}
 
@@ -490,6 +490,7 @@ fail:
 int vmm_x86_skip_insn(struct vmm_x86_vcpu *xv, unsigned int opcode_len)
 {
 	struct vmm_insn in;
+	unsigned long rip;
 	int r;
 
 	r = vmm_fetch(xv, &in);
@@ -497,9 +498,10 @@ int vmm_x86_skip_insn(struct vmm_x86_vcpu *xv, unsigned int opcode_len)
 		return r;
 	if (vmm_decode_prefixes(&in) < 0)
 		return vmm_emulation_failure(xv, &in);
-	xv->rip += in.pos - 1 + opcode_len;
+	rip = xv->rip + in.pos - 1 + opcode_len;
 	if (!in.mode64)
-		xv->rip = (u32)xv->rip;
+		rip = (u32)rip;
+	vmm_x86_complete_insn(xv, rip);
 	return 1;
 }
 

@@ -54,6 +54,17 @@ void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
 		run->internal.data[i] = data[i];
 }
 
+/*
+ * The instruction at RIP was emulated or skipped: go on at @next_rip.  As
+ * kvm_skip_emulated_instruction(), this ends an STI or MOV SS interrupt
+ * shadow, which covered only the instruction just completed.
+ */
+void vmm_x86_complete_insn(struct vmm_x86_vcpu *xv, unsigned long next_rip)
+{
+	xv->rip = next_rip;
+	vmm_x86->set_interrupt_shadow(xv, false);
+}
+
 /* ---- registers --------------------------------------------------------- */
 
 static void vmm_x86_get_regs(struct vmm_x86_vcpu *xv, struct vmm_regs *r)
@@ -288,7 +299,7 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 		if (rep) {
 			count = xv->regs[VMM_REG_RCX] & vmm_addr_mask(addr_size);
 			if (!count) {
-				xv->rip = next_rip;
+				vmm_x86_complete_insn(xv, next_rip);
 				return 1;
 			}
 		}
@@ -334,7 +345,7 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 			memcpy(&val, data, pio->size);
 			vmm_reg_write_sized(xv, VMM_REG_RAX, pio->size, val);
 		}
-		xv->rip = pio->next_rip;
+		vmm_x86_complete_insn(xv, pio->next_rip);
 		return 1;
 	}
 
@@ -350,10 +361,12 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 	if (pio->rep) {
 		vmm_reg_advance(xv, VMM_REG_RCX, pio->addr_size, -(long)pio->count);
 		/* Re-execute the instruction until RCX is exhausted. */
-		if (xv->regs[VMM_REG_RCX] & vmm_addr_mask(pio->addr_size))
+		if (xv->regs[VMM_REG_RCX] & vmm_addr_mask(pio->addr_size)) {
+			vmm_x86->set_interrupt_shadow(xv, false);
 			return 1;
+		}
 	}
-	xv->rip = pio->next_rip;
+	vmm_x86_complete_insn(xv, pio->next_rip);
 	return 1;
 }
 
@@ -376,7 +389,7 @@ static void vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
 				   ((val & 0xff) << 8);
 	else
 		vmm_reg_write_sized(xv, m->reg, m->dst_size, val);
-	xv->rip = m->next_rip;
+	vmm_x86_complete_insn(xv, m->next_rip);
 }
 
 static int vmm_x86_complete_userspace(struct vmm_x86_vcpu *xv)
@@ -405,8 +418,10 @@ static void vmm_x86_post_run(struct vmm_x86_vcpu *xv)
 	run->if_flag = !!(xv->rflags & X86_EFLAGS_IF);
 	run->cr8 = xv->tpr;
 	run->apic_base = xv->apic_base;
-	run->ready_for_interrupt_injection = run->if_flag &&
-					     xv->pending_irq < 0;
+	/* As KVM: not in the shadow of STI or MOV SS, nothing queued. */
+	run->ready_for_interrupt_injection =
+		run->if_flag && xv->pending_irq < 0 &&
+		!vmm_x86->get_interrupt_shadow(xv);
 }
 
 static int vmm_x86_vcpu_run(struct vmm_vcpu *vcpu)

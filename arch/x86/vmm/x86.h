@@ -120,6 +120,9 @@ struct vmm_x86_ops {
 	/* @sregs has been validated by the common code. */
 	void (*set_sregs)(struct vmm_x86_vcpu *xv, const struct vmm_sregs *sregs);
 	int (*get_cpl)(struct vmm_x86_vcpu *xv);
+	/* STI / MOV SS interrupt shadow of the next instruction. */
+	bool (*get_interrupt_shadow)(struct vmm_x86_vcpu *xv);
+	void (*set_interrupt_shadow)(struct vmm_x86_vcpu *xv, bool shadow);
 
 	int (*run)(struct vmm_x86_vcpu *xv);
 };
@@ -137,6 +140,7 @@ void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv);
 bool vmm_x86_valid_cr4(unsigned long cr4);
 void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
 			    int ndata, const u64 *data);
+void vmm_x86_complete_insn(struct vmm_x86_vcpu *xv, unsigned long next_rip);
 
 /*
  * emulate.c.  The guest memory accessors return 0 on success,

@@ -462,6 +462,21 @@ static int svm_get_cpl(struct vmm_x86_vcpu *xv)
 	return to_svm(xv)->vmcb->save.cpl;
 }
 
+static bool svm_get_interrupt_shadow(struct vmm_x86_vcpu *xv)
+{
+	return to_svm(xv)->vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
+}
+
+static void svm_set_interrupt_shadow(struct vmm_x86_vcpu *xv, bool shadow)
+{
+	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
+
+	if (shadow)
+		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
+	else
+		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+}
+
 /* ---- exit handlers ------------------------------------------------------ */
 
 static bool svm_long_mode(struct vmm_x86_vcpu *xv)
@@ -629,7 +644,7 @@ static int svm_handle_cr4_write(struct vmm_x86_vcpu *xv)
 	if ((s->efer & EFER_LMA) && !(val & X86_CR4_PAE))
 		return svm_inject_gp(xv);
 	s->cr4 = val;
-	xv->rip = xv->mmio.next_rip;
+	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
 	/* A change of the paging mode flushes the guest TLB. */
 	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu->requests);
 	return 1;
@@ -683,7 +698,7 @@ static int svm_handle_cr0_write(struct vmm_x86_vcpu *xv)
 		svm->efer |= EFER_LMA;
 	}
 	s->cr0 = val | X86_CR0_ET;
-	xv->rip = xv->mmio.next_rip;
+	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
 	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu->requests);
 	return 1;
 }
@@ -718,7 +733,7 @@ static int svm_handle_dr(struct vmm_x86_vcpu *xv, bool write)
 		val = dr < 4 ? xv->db[dr] : dr == 6 ? xv->dr6 : xv->dr7;
 		xv->regs[gpr] = svm_long_mode(xv) ? val : (u32)val;
 	}
-	xv->rip = xv->mmio.next_rip;
+	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
 	return 1;
 }
 
@@ -1039,5 +1054,7 @@ const struct vmm_x86_ops vmm_svm_ops = {
 	.get_sregs		= svm_get_sregs,
 	.set_sregs		= svm_set_sregs,
 	.get_cpl		= svm_get_cpl,
+	.get_interrupt_shadow	= svm_get_interrupt_shadow,
+	.set_interrupt_shadow	= svm_set_interrupt_shadow,
 	.run			= svm_run,
 };
