@@ -749,6 +749,19 @@ static int svm_handle_npf(struct vmm_x86_vcpu *xv)
 	r = vmm_tdp_page_fault(vm, to_x86_vm(vm)->tdp, gpa, err & BIT(1));
 	if (r)
 		return r;
+	/*
+	 * MMIO while delivering an event (the IDT, a gate's stack): the
+	 * instruction at RIP is not what accessed it.  Report the event as
+	 * KVM does on VMX for an EPT misconfiguration during delivery.
+	 */
+	if (c->exit_int_info & SVM_EXITINTINFO_VALID) {
+		u64 ev[5] = { c->exit_int_info, c->exit_code, err, gpa,
+			      xv->vcpu->cpu };
+
+		vmm_x86_internal_error(xv, VMM_INTERNAL_ERROR_DELIVERY_EV,
+				       ARRAY_SIZE(ev), ev);
+		return 0;
+	}
 	/* Guest page tables or instructions in MMIO: not emulated. */
 	if (err & (BIT_ULL(4) | BIT_ULL(33))) {
 		vmm_x86_internal_error(xv, VMM_INTERNAL_ERROR_EMULATION, 3, data);
@@ -906,7 +919,19 @@ static void svm_inject_events(struct vmm_x86_vcpu *xv)
 
 	c->event_inj = 0;
 	c->event_inj_err = 0;
-	/* An event whose delivery was cut short by the exit goes first. */
+	/*
+	 * An event whose delivery was cut short by the exit goes first, but
+	 * not a software interrupt (INT n) or soft exception (INT3, INTO):
+	 * RIP still points at the instruction, which raises it again when
+	 * re-executed.  Injected as a fault, a #BP or #OF would push the
+	 * address of the INT3/INTO itself and run the handler twice.  QEMU's
+	 * TCG reports INT3 as a software interrupt, the APM as an exception.
+	 */
+	if ((info & SVM_EXITINTINFO_VALID) &&
+	    (info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_EXEPT &&
+	    ((info & SVM_EXITINTINFO_VEC_MASK) == X86_TRAP_BP ||
+	     (info & SVM_EXITINTINFO_VEC_MASK) == X86_TRAP_OF))
+		info = 0;
 	if ((info & SVM_EXITINTINFO_VALID) &&
 	    (info & SVM_EXITINTINFO_TYPE_MASK) != SVM_EXITINTINFO_TYPE_SOFT) {
 		c->event_inj = info;

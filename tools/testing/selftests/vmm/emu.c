@@ -157,4 +157,84 @@ TEST(sti_shadow)
 	vm_free(vm);
 }
 
+/* ---- 3: INT3 whose delivery exits is executed once ------------------- */
+
+extern const char int3_after[], int3_cd_after[];
+
+static void guest_int3(void)
+{
+	asm volatile("int3\n\t"
+		     ".globl int3_after\n"
+		     "int3_after:" : : : "memory");
+	GUEST_SYNC2(bp_count, bp_rip);
+	asm volatile("int $3\n\t"
+		     ".globl int3_cd_after\n"
+		     "int3_cd_after:" : : : "memory");
+	GUEST_SYNC2(bp_count, bp_rip);
+}
+
+/*
+ * The IDT is on a page the guest has never touched, so delivering the
+ * #BP takes a nested page fault with EXITINTINFO valid.
+ */
+static void int3_run(struct __test_metadata *_metadata, uint64_t idt_gpa)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm = vm_create_default(&vcpu, guest_int3);
+	struct ucall uc;
+
+	vm_add_memslot(vm, 1, 0, idt_gpa, 2 * PAGE_SIZE);
+	idt_set(vm, idt_gpa, 3, bp_handler);
+	vcpu_set_idt(vcpu, idt_gpa, 0xfff);
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ((uintptr_t)int3_after, uc.args[1]);
+	/* INT 3 (CD 03) with the IDT on another fresh page */
+	idt_set(vm, idt_gpa + PAGE_SIZE, 3, bp_handler);
+	vcpu_set_idt(vcpu, idt_gpa + PAGE_SIZE, 0xfff);
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	EXPECT_EQ(2, uc.args[0]);
+	EXPECT_EQ((uintptr_t)int3_cd_after, uc.args[1]);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	vm_free(vm);
+}
+
+TEST(int3_delivery_npf)
+{
+	int3_run(_metadata, GUEST_TEST_GPA);
+}
+
+/* ---- 4: MMIO during event delivery ----------------------------------- */
+
+static void guest_int3_only(void)
+{
+	asm volatile("int3" : : : "memory");
+	GUEST_SYNC(0);
+}
+
+TEST(mmio_during_delivery)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm;
+	struct vmm_run *run;
+
+	/*
+	 * KVM 6.1 on SVM emulates the instruction at RIP (here: the INT3,
+	 * reading the IDT from MMIO); vmm reports the event it was
+	 * delivering, as KVM does on VMX and later KVM on SVM.
+	 */
+	if (vmm_dev_is_kvm())
+		SKIP(return, "KVM 6.1 on SVM emulates the instruction at RIP");
+	vm = vm_create_default(&vcpu, guest_int3_only);
+	run = vcpu->run;
+	vcpu_set_idt(vcpu, M + 0x1000, 0xfff);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_INTERNAL_ERROR);
+	ASSERT_EQ(VMM_INTERNAL_ERROR_DELIVERY_EV, run->internal.suberror);
+	ASSERT_LE(1, run->internal.ndata);
+	/* valid, vector 3 (the type is "soft interrupt" under QEMU TCG) */
+	EXPECT_EQ(0x80000003, run->internal.data[0] & 0x800000ff);
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
