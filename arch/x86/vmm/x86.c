@@ -170,6 +170,8 @@ static int vmm_x86_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *s)
 		}
 	}
 	vmm_x86->set_sregs(xv, s);
+	/* New CR3/CR4/EFER: translations cached for the old ones are stale. */
+	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu->requests);
 	xv->tpr = s->cr8;
 	xv->apic_base = s->apic_base;
 	xv->pending_irq = irq;
