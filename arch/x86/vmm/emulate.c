@@ -215,6 +215,7 @@ struct vmm_insn {
 	unsigned int len;	/* bytes fetched */
 	unsigned int pos;
 	bool mode64;
+	u8 cs_size;		/* 2 or 4 outside 64-bit mode: IP/EIP wrap */
 	u8 op_size;		/* 2, 4 or 8 */
 	u8 addr_size;		/* 2, 4 or 8 */
 	u8 rex;
@@ -228,7 +229,7 @@ static unsigned long vmm_linear_rip(struct vmm_x86_vcpu *xv,
 	return (u32)(s->cs.base + (s->cs.db ? (u32)xv->rip : (u16)xv->rip));
 }
 
-/* Fetch up to 15 instruction bytes at CS:RIP; returns bytes fetched. */
+/* Fetch up to 15 instruction bytes at CS:RIP; 0 or < 0 on error. */
 static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 {
 	struct vmm_walk_ctx *c;
@@ -243,9 +244,11 @@ static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 	if (in->mode64) {
 		in->op_size = 4;
 		in->addr_size = 8;
+		in->cs_size = 8;
 	} else {
 		in->op_size = c->sregs.cs.db ? 4 : 2;
 		in->addr_size = in->op_size;
+		in->cs_size = in->op_size;
 	}
 	lip = vmm_linear_rip(xv, &c->sregs, in->mode64);
 	while (got < sizeof(in->bytes)) {
@@ -264,7 +267,20 @@ static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 	in->len = got;
 	in->pos = 0;
 	in->rex = 0;
-	return got;
+	return 0;
+}
+
+/* RIP after the decoded bytes, wrapping at the size of the code segment. */
+static unsigned long vmm_insn_next_rip(struct vmm_x86_vcpu *xv,
+				       const struct vmm_insn *in)
+{
+	unsigned long rip = xv->rip + in->pos;
+
+	if (in->cs_size == 4)
+		return (u32)rip;
+	if (in->cs_size == 2)
+		return (u16)rip;
+	return rip;
 }
 
 static int vmm_next(struct vmm_insn *in)
@@ -274,35 +290,44 @@ static int vmm_next(struct vmm_insn *in)
 	return in->bytes[in->pos++];
 }
 
-/* Skip legacy prefixes and REX; returns the first opcode byte or -1. */
+/*
+ * Skip legacy prefixes and REX; returns the first opcode byte or -1.  A
+ * repeated 0x66 or 0x67 has the effect of one, and only a REX right before
+ * the opcode counts (the last one; a legacy prefix after it cancels it).
+ */
 static int vmm_decode_prefixes(struct vmm_insn *in)
 {
+	bool opsize = false, adsize = false;
 	int b;
 
 	for (;;) {
 		b = vmm_next(in);
 		switch (b) {
 		case 0x66:
-			in->op_size = in->mode64 ? 2 : (in->op_size == 4 ? 2 : 4);
+			opsize = true;
+			in->rex = 0;
 			continue;
 		case 0x67:
-			if (in->mode64)
-				in->addr_size = 4;
-			else
-				in->addr_size = in->addr_size == 4 ? 2 : 4;
+			adsize = true;
+			in->rex = 0;
 			continue;
 		case 0xf0: case 0xf2: case 0xf3:
 		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+			in->rex = 0;
+			continue;
+		}
+		if (in->mode64 && b >= 0x40 && b <= 0x4f) {
+			in->rex = b;
 			continue;
 		}
 		break;
 	}
-	if (in->mode64 && b >= 0x40 && b <= 0x4f) {
-		in->rex = b;
-		if (b & 0x08)
-			in->op_size = 8;
-		b = vmm_next(in);
-	}
+	if (opsize)
+		in->op_size = in->op_size == 4 ? 2 : 4;
+	if (in->rex & 0x08)
+		in->op_size = 8;
+	if (adsize)
+		in->addr_size = in->mode64 ? 4 : (in->addr_size == 4 ? 2 : 4);
 	return b;
 }
 
@@ -403,7 +428,7 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 	u64 val = 0;
 
 	r = vmm_fetch(xv, &in);
-	if (r < 0)
+	if (r)
 		return r;
 	op = vmm_decode_prefixes(&in);
 
@@ -462,7 +487,7 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 		run->mmio.is_write = 1;
 		memcpy(run->mmio.data, &val, size);
 		/* A store is complete once user space has the data. */
-		vmm_x86_complete_insn(xv, xv->rip + in.pos);
+		vmm_x86_complete_insn(xv, vmm_insn_next_rip(xv, &in));
 		return 0;
 	}
 
@@ -475,7 +500,7 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 	ld->high_byte = size == 1 && !in.rex && reg >= 4 && reg < 8;
 	if (ld->high_byte)
 		ld->reg = reg - 4;
-	ld->next_rip = xv->rip + in.pos;
+	ld->next_rip = vmm_insn_next_rip(xv, &in);
 	xv->pending = VMM_PENDING_MMIO_LOAD;
 	return 0;
 
@@ -490,18 +515,15 @@ fail:
 int vmm_x86_skip_insn(struct vmm_x86_vcpu *xv, unsigned int opcode_len)
 {
 	struct vmm_insn in;
-	unsigned long rip;
 	int r;
 
 	r = vmm_fetch(xv, &in);
-	if (r < 0)
+	if (r)
 		return r;
 	if (vmm_decode_prefixes(&in) < 0)
 		return vmm_emulation_failure(xv, &in);
-	rip = xv->rip + in.pos - 1 + opcode_len;
-	if (!in.mode64)
-		rip = (u32)rip;
-	vmm_x86_complete_insn(xv, rip);
+	in.pos += opcode_len - 1;
+	vmm_x86_complete_insn(xv, vmm_insn_next_rip(xv, &in));
 	return 1;
 }
 
@@ -517,7 +539,7 @@ int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
 	int r, modrm;
 
 	r = vmm_fetch(xv, &in);
-	if (r < 0)
+	if (r)
 		return r;
 	if (vmm_decode_prefixes(&in) != 0x0f || vmm_next(&in) != opcode)
 		return vmm_emulation_failure(xv, &in);
@@ -526,15 +548,65 @@ int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
 		return vmm_emulation_failure(xv, &in);
 	*crdr = ((modrm >> 3) & 7) | ((in.rex & 4) ? 8 : 0);
 	*gpr = (modrm & 7) | ((in.rex & 1) ? 8 : 0);
-	xv->mmio.next_rip = xv->rip + in.pos;
+	xv->mmio.next_rip = vmm_insn_next_rip(xv, &in);
+	return 1;
+}
+
+/*
+ * Decode an intercepted write to a control register at RIP: MOV to CRn
+ * (0F 22 /r), or CLTS (0F 06) and LMSW (0F 01 /6, register operand) that
+ * the CPU reports as CR0 writes.  The register number goes to @cr, the
+ * new value to @val (32 bits outside 64-bit mode; for CLTS and LMSW
+ * computed from @cr0, the current CR0).  Returns as
+ * vmm_x86_decode_mov_crdr().  LMSW with a memory operand is not decoded.
+ */
+int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
+			    int *cr, unsigned long *val)
+{
+	struct vmm_insn in;
+	int r, op, modrm, gpr;
+
+	r = vmm_fetch(xv, &in);
+	if (r)
+		return r;
+	if (vmm_decode_prefixes(&in) != 0x0f)
+		return vmm_emulation_failure(xv, &in);
+	op = vmm_next(&in);
+	switch (op) {
+	case 0x06:	/* CLTS */
+		*cr = 0;
+		*val = cr0 & ~X86_CR0_TS;
+		break;
+	case 0x01:	/* LMSW r16: PE can be set, not cleared */
+		modrm = vmm_next(&in);
+		if (modrm < 0 || (modrm >> 3 & 7) != 6 || (modrm >> 6) != 3)
+			return vmm_emulation_failure(xv, &in);
+		gpr = (modrm & 7) | ((in.rex & 1) ? 8 : 0);
+		*cr = 0;
+		*val = (cr0 & ~0x0eUL) | (xv->regs[gpr] & 0x0f);
+		break;
+	case 0x22:	/* MOV to CRn */
+		modrm = vmm_next(&in);
+		if (modrm < 0)
+			return vmm_emulation_failure(xv, &in);
+		*cr = ((modrm >> 3) & 7) | ((in.rex & 4) ? 8 : 0);
+		gpr = (modrm & 7) | ((in.rex & 1) ? 8 : 0);
+		*val = xv->regs[gpr];
+		if (!in.mode64)
+			*val = (u32)*val;
+		break;
+	default:
+		return vmm_emulation_failure(xv, &in);
+	}
+	xv->mmio.next_rip = vmm_insn_next_rip(xv, &in);
 	return 1;
 }
 
 /*
  * The address size of the instruction at RIP (mode and 0x67 prefix): 2, 4
- * or 8, or < 0 on error.  Used for string I/O instead of the address-size
- * bits of the IOIO exit information, which QEMU's model of SVM encodes one
- * bit off from the APM.
+ * or 8, or < 0 on error.  Used for string I/O instead of the address-size bits of the
+ * IOIO exit information, which QEMU's model of SVM encodes one bit off
+ * from the APM.
  */
 int vmm_x86_insn_addr_size(struct vmm_x86_vcpu *xv)
 {
@@ -542,7 +614,7 @@ int vmm_x86_insn_addr_size(struct vmm_x86_vcpu *xv)
 	int r;
 
 	r = vmm_fetch(xv, &in);
-	if (r < 0)
+	if (r)
 		return r;
 	vmm_decode_prefixes(&in);
 	return in.addr_size;

@@ -158,6 +158,8 @@ int vmm_x86_insn_addr_size(struct vmm_x86_vcpu *xv);
 /* On success, the RIP after the instruction is in xv->mmio.next_rip. */
 int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
 			    int *gpr);
+int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
+			    int *cr, unsigned long *val);
 
 /* mmu.c: second-stage (nested/extended) page tables */
 struct vmm_tdp;

@@ -633,12 +633,11 @@ static int svm_handle_cr4_write(struct vmm_x86_vcpu *xv)
 {
 	struct vmcb_save_area *s = &to_svm(xv)->vmcb->save;
 	unsigned long val;
-	int cr, gpr, r;
+	int cr, r;
 
-	r = vmm_x86_decode_mov_crdr(xv, 0x22, &cr, &gpr);
+	r = vmm_x86_decode_cr_write(xv, s->cr0, &cr, &val);
 	if (r <= 0)
 		return r;
-	val = xv->regs[gpr];
 	if (cr != 4 || !vmm_x86_valid_cr4(val))
 		return svm_inject_gp(xv);
 	if ((s->efer & EFER_LMA) && !(val & X86_CR4_PAE))
@@ -681,19 +680,25 @@ static int svm_handle_cr0_write(struct vmm_x86_vcpu *xv)
 	struct svm_vcpu *svm = to_svm(xv);
 	struct vmcb_save_area *s = &svm->vmcb->save;
 	unsigned long val;
-	int cr, gpr, r;
+	int cr, r;
 
-	r = vmm_x86_decode_mov_crdr(xv, 0x22, &cr, &gpr);
+	/* MOV to CR0, CLTS or LMSW */
+	r = vmm_x86_decode_cr_write(xv, s->cr0, &cr, &val);
 	if (r <= 0)
 		return r;
-	val = xv->regs[gpr];
 	if (cr != 0 || (val >> 32) ||
 	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
 	    ((val & X86_CR0_PG) && !(val & X86_CR0_PE)))
 		return svm_inject_gp(xv);
+	/*
+	 * As kvm_set_cr0(): long mode needs PAE, and CS.L = 1 would make the
+	 * code segment 64-bit without a transition through compatibility
+	 * mode.
+	 */
 	if ((val & X86_CR0_PG) && !(s->cr0 & X86_CR0_PG) &&
 	    (svm->efer & EFER_LME)) {
-		if (!(s->cr4 & X86_CR4_PAE))
+		if (!(s->cr4 & X86_CR4_PAE) ||
+		    (s->cs.attrib & SVM_SELECTOR_L_MASK))
 			return svm_inject_gp(xv);
 		svm->efer |= EFER_LMA;
 	}
@@ -720,7 +725,10 @@ static int svm_handle_dr(struct vmm_x86_vcpu *xv, bool write)
 	if (dr > 7)
 		return svm_inject_ud(xv);
 	if (write) {
+		/* Outside 64-bit mode the operand is 32 bits wide. */
 		val = xv->regs[gpr];
+		if (!svm_long_mode(xv))
+			val = (u32)val;
 		if (dr >= 6 && (val >> 32))
 			return svm_inject_gp(xv);
 		if (dr < 4)

@@ -237,4 +237,258 @@ TEST(mmio_during_delivery)
 	vm_free(vm);
 }
 
+/* ---- 6: 32-bit CR/DR operands, LMSW and CLTS ------------------------- */
+
+extern const char pm_crdr_start[], pm_crdr_end[];
+
+asm(".pushsection .rodata, \"a\"\n"
+	".code32\n"
+	"pm_crdr_start:\n"
+	"	mov %eax, %dr7\n"	/* RAX 63:32 set: ignored */
+	"	mov %dr7, %ebx\n"
+	"	mov %esi, %cr4\n"	/* RSI 63:32 set: ignored */
+	"	mov %ecx, %cr0\n"	/* RCX 63:32 set: ignored; sets TS */
+	"	clts\n"
+	"	mov %cr0, %edi\n"
+	"	lmsw %bp\n"		/* PE MP TS */
+	"	mov %cr0, %edx\n"
+	"	hlt\n"
+	"pm_crdr_end:\n"
+	".code64\n"
+	".popsection");
+
+TEST(crdr_32bit)
+{
+	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	struct vmm_vcpu *vcpu;
+	struct vmm_sregs sregs;
+	struct vmm_regs regs;
+
+	/*
+	 * Debian's kvm_amd under QEMU TCG (the rig) hangs the whole rig
+	 * guest on this 32-bit guest's CR/DR writes.
+	 */
+	if (vmm_dev_is_kvm())
+		SKIP(return, "hangs kvm_amd under QEMU TCG");
+	vcpu = vm_add_vcpu(vm, 0);
+	vm_load_code(vm, GUEST_SNIPPET_GPA, pm_crdr_start, pm_crdr_end);
+	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
+	/* EFER.LME with paging off: CR0 writes are intercepted. */
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.efer = X86_EFER_LME;
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_get_regs(vcpu, &regs);
+	regs.rax = 0x1234567800000401UL;
+	regs.rsi = 0xffffffff00000000UL | X86_CR4_PSE;
+	regs.rcx = 0x5555555500000000UL | X86_CR0_PE | X86_CR0_ET | 8;
+	regs.rbp = 0xabcd00000000000bUL;
+	vcpu_set_regs(vcpu, &regs);
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_HLT);
+	vcpu_get_regs(vcpu, &regs);
+	vcpu_get_sregs(vcpu, &sregs);
+	EXPECT_EQ(0x401, regs.rbx);
+	EXPECT_EQ(X86_CR4_PSE, sregs.cr4);
+	EXPECT_EQ(0, regs.rdi & 8);
+	EXPECT_EQ(0xb, regs.rdx & 0xf);
+	EXPECT_EQ(0xb, sregs.cr0 & 0xf);
+	vm_free(vm);
+}
+
+/* ---- 7: CR0.PG with EFER.LME and CS.L = 1 is #GP --------------------- */
+
+extern const char pm_csl_start[], pm_csl_gp[], pm_csl_end[];
+
+asm(".pushsection .rodata, \"a\"\n"
+	".code32\n"
+	"pm_csl_start:\n"
+	"	call 1f\n"
+	"1:	pop %eax\n"
+	"	add $(2f - 1b), %eax\n"
+	"	push $0x30\n"		/* code, L = 1, D = 1 */
+	"	push %eax\n"
+	"	lret\n"
+	"2:	mov %ecx, %cr0\n"	/* PG: #GP */
+	"	outb %al, $0x12\n"
+	"	hlt\n"
+	"pm_csl_gp:\n"
+	"	outb %al, $0x13\n"
+	"	hlt\n"
+	"pm_csl_end:\n"
+	".code64\n"
+	".popsection");
+
+TEST(cr0_pg_cs_l)
+{
+	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	struct vmm_vcpu *vcpu;
+	uint64_t *gdt = vm_gpa2hva(vm, GUEST_GDT_GPA);
+	uint64_t *idt = vm_gpa2hva(vm, 0x9000);
+	uint32_t gp = GUEST_SNIPPET_GPA + (pm_csl_gp - pm_csl_start);
+	struct vmm_sregs sregs;
+	struct vmm_regs regs;
+
+	/* 32-bit CR0 writes: see crdr_32bit. */
+	if (vmm_dev_is_kvm())
+		SKIP(return, "hangs kvm_amd under QEMU TCG");
+	vcpu = vm_add_vcpu(vm, 0);
+	gdt[6] = 0xffffUL | (0x9bUL << 40) | (0xfUL << 48) | (0xeUL << 52);
+	idt[13] = (gp & 0xffff) | ((uint64_t)GUEST_SEL_CODE32 << 16) |
+		  (0x8eUL << 40) | ((uint64_t)(gp >> 16) << 48);
+	vm_load_code(vm, GUEST_SNIPPET_GPA, pm_csl_start, pm_csl_end);
+	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.gdt.limit = 7 * 8 - 1;
+	sregs.idt.base = 0x9000;
+	sregs.idt.limit = 0x7ff;
+	sregs.cr3 = GUEST_PT_GPA;
+	sregs.cr4 = X86_CR4_PAE;
+	sregs.efer = X86_EFER_LME;
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_get_regs(vcpu, &regs);
+	regs.rcx = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG;
+	vcpu_set_regs(vcpu, &regs);
+
+	vcpu_run(vcpu);
+	if (vcpu->run->exit_reason != VMM_EXIT_IO)
+		vcpu_describe_exit(vcpu);
+	ASSERT_IO_OUT(vcpu, 0x13);
+	vm_free(vm);
+}
+
+/* ---- 8: prefixes and RIP wrap-around --------------------------------- */
+
+static void guest_prefixes(void)
+{
+	/* REX.W, then 0x66: the REX is ignored, 16-bit store */
+	asm volatile(".byte 0x48, 0x66, 0x89, 0x02"
+		     : : "a"(0x1122334455667788UL), "d"(M) : "memory");
+	/* two REX: the last (REX.W) wins, 64-bit store */
+	asm volatile(".byte 0x40, 0x48, 0x89, 0x02"
+		     : : "a"(0x1122334455667788UL), "d"(M) : "memory");
+	/* 0x66 twice: still 16-bit */
+	asm volatile(".byte 0x66, 0x66, 0x89, 0x02"
+		     : : "a"(0x1122334455667788UL), "d"(M) : "memory");
+}
+
+TEST(prefixes_64)
+{
+	static const uint32_t lens[] = { 2, 8, 2 };
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm = vm_create_default(&vcpu, guest_prefixes);
+	struct vmm_run *run = vcpu->run;
+	struct ucall uc;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_LEN(lens); i++) {
+		uint64_t v = 0;
+
+		vcpu_run(vcpu);
+		ASSERT_EXIT(vcpu, VMM_EXIT_MMIO);
+		EXPECT_EQ(M, run->mmio.phys_addr);
+		EXPECT_EQ(lens[i], run->mmio.len);
+		memcpy(&v, run->mmio.data, run->mmio.len);
+		EXPECT_EQ(0x1122334455667788UL &
+			  (lens[i] == 8 ? ~0UL : (1UL << (lens[i] * 8)) - 1), v);
+	}
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	vm_free(vm);
+}
+
+extern const char pm_prefix_start[], pm_prefix_end[];
+
+asm(".pushsection .rodata, \"a\"\n"
+	".code32\n"
+	"pm_prefix_start:\n"
+	"	.byte 0x66, 0x66, 0x89, 0x02\n"	/* mov %ax, (%edx) */
+	"	.byte 0x67, 0x67, 0x89, 0x05\n"	/* mov %eax, (%di) */
+	"	outb %al, $0x14\n"
+	"	hlt\n"
+	"	.byte 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc\n"
+	"pm_prefix_end:\n"
+	".code64\n"
+	".popsection");
+
+TEST(prefixes_32)
+{
+	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	struct vmm_vcpu *vcpu;
+	struct vmm_run *run;
+	struct vmm_sregs sregs;
+	struct vmm_regs regs;
+
+	vcpu = vm_add_vcpu(vm, 0);
+	run = vcpu->run;
+	vm_load_code(vm, GUEST_SNIPPET_GPA, pm_prefix_start, pm_prefix_end);
+	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.ds.base = M;
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_get_regs(vcpu, &regs);
+	regs.rax = 0x55667788;
+	regs.rdx = 0;
+	regs.rdi = 0x10;
+	vcpu_set_regs(vcpu, &regs);
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_MMIO);
+	EXPECT_EQ(M, run->mmio.phys_addr);
+	EXPECT_EQ(2, run->mmio.len);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_MMIO);
+	EXPECT_EQ(M + 0x10, run->mmio.phys_addr);
+	EXPECT_EQ(4, run->mmio.len);
+	vcpu_run(vcpu);
+	ASSERT_IO_OUT(vcpu, 0x14);
+	vm_free(vm);
+}
+
+extern const char rm_wrap_start[], rm_wrap_end[];
+
+asm(".pushsection .rodata, \"a\"\n"
+	".code16\n"
+	"rm_wrap_start:\n"
+	"	mov %ax, (%bx)\n"
+	"rm_wrap_end:\n"
+	".code64\n"
+	".popsection");
+
+TEST(rip_wrap_16)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm;
+	struct vmm_sregs sregs;
+	struct vmm_regs regs;
+
+	/*
+	 * KVM 6.1's emulator truncates EIP to 32 bits only (writeback in
+	 * x86_emulate_insn()); the IP of 16-bit code wraps at 64 KiB.
+	 */
+	if (vmm_dev_is_kvm())
+		SKIP(return, "KVM 6.1 does not wrap IP at 64 KiB");
+	vm = vm_create_default(NULL, NULL);
+	vcpu = vm_add_vcpu(vm, 0);
+	vm_load_code(vm, 0x20000 + 0xfffe, rm_wrap_start, rm_wrap_end);
+	*(uint8_t *)vm_gpa2hva(vm, 0x20000) = 0xf4;	/* hlt */
+	vcpu_setup_real_mode(vcpu, 0xfffe);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.cs.selector = 0x2000;
+	sregs.cs.base = 0x20000;
+	sregs.ds.base = M;
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_get_regs(vcpu, &regs);
+	regs.rbx = 0x20;
+	vcpu_set_regs(vcpu, &regs);
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_MMIO);
+	EXPECT_EQ(M + 0x20, vcpu->run->mmio.phys_addr);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_HLT);
+	vcpu_get_regs(vcpu, &regs);
+	EXPECT_EQ(1, regs.rip);
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
