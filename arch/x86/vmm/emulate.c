@@ -10,7 +10,9 @@
  * nested page fault, so the decoder only needs the operands and the length
  * of the instruction, never its effective address.  Everything else ends
  * in VMM_EXIT_INTERNAL_ERROR / VMM_INTERNAL_ERROR_EMULATION with the
- * instruction bytes.  The walker does not set accessed/dirty bits.
+ * instruction bytes.  The page walk checks what the CPU checks (present,
+ * reserved bits for the guest's MAXPHYADDR of 36 and EFER.NXE, U/S, R/W
+ * with CR0.WP, NX) and sets accessed and dirty bits as the CPU does.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -25,45 +27,65 @@
 #define PFERR_PRESENT	BIT(0)
 #define PFERR_WRITE	BIT(1)
 #define PFERR_USER	BIT(2)
+#define PFERR_RSVD	BIT(3)
+#define PFERR_FETCH	BIT(4)
 
 #define PTE_P		BIT_ULL(0)
 #define PTE_RW		BIT_ULL(1)
 #define PTE_US		BIT_ULL(2)
+#define PTE_A		BIT_ULL(5)
+#define PTE_D		BIT_ULL(6)
 #define PTE_PS		BIT_ULL(7)
+#define PTE_NX		BIT_ULL(63)
 #define PTE_ADDR_MASK	GENMASK_ULL(51, 12)
+/* Physical address bits above the guest's MAXPHYADDR. */
+#define PTE_RSVD_PA	GENMASK_ULL(51, VMM_GUEST_MAXPHYADDR)
+
+#define VMM_WALK_READ	0
+#define VMM_WALK_WRITE	1
+#define VMM_WALK_FETCH	2
 
 struct vmm_walk_ctx {
-	struct vmm_sregs sregs;
+	struct vmm_sregs *sregs;
 	int cpl;
 };
 
+/* The guest's paging state, in a buffer of the vCPU: no allocation. */
 static void vmm_walk_ctx_init(struct vmm_x86_vcpu *xv, struct vmm_walk_ctx *c)
 {
-	memset(&c->sregs, 0, sizeof(c->sregs));
-	vmm_x86->get_sregs(xv, &c->sregs);
+	c->sregs = xv->walk_sregs;
+	memset(c->sregs, 0, sizeof(*c->sregs));
+	vmm_x86->get_sregs(xv, c->sregs);
 	c->cpl = vmm_x86->get_cpl(xv);
+}
+
+/* The user address of guest-physical @gpa; 0 if no memslot backs it. */
+static unsigned long vmm_gpa_to_hva(struct vmm_vm *vm, gpa_t gpa, bool write)
+{
+	struct vmm_memslot *slot;
+	unsigned long hva = 0;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slot = vmm_gfn_to_memslot(vm, gpa >> PAGE_SHIFT);
+	if (slot && !(write && (slot->flags & VMM_MEM_READONLY)))
+		hva = vmm_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
+		      offset_in_page(gpa);
+	srcu_read_unlock(&vm->srcu, idx);
+	return hva;
 }
 
 /* Copy guest-physical memory; -EFAULT if no memslot backs it. */
 static int vmm_rw_guest_phys(struct vmm_vm *vm, gpa_t gpa, void *buf,
 			     unsigned int len, bool write)
 {
-	struct vmm_memslot *slot;
-	unsigned long hva;
-	int idx, r = -EFAULT;
+	unsigned long hva = vmm_gpa_to_hva(vm, gpa, write);
 
-	idx = srcu_read_lock(&vm->srcu);
-	slot = vmm_gfn_to_memslot(vm, gpa >> PAGE_SHIFT);
-	if (!slot || (write && (slot->flags & VMM_MEM_READONLY)))
-		goto out;
-	hva = vmm_gfn_to_hva(slot, gpa >> PAGE_SHIFT) + offset_in_page(gpa);
+	if (!hva)
+		return -EFAULT;
 	if (write)
-		r = copy_to_user((void __user *)hva, buf, len) ? -EFAULT : 0;
-	else
-		r = copy_from_user(buf, (void __user *)hva, len) ? -EFAULT : 0;
-out:
-	srcu_read_unlock(&vm->srcu, idx);
-	return r;
+		return copy_to_user((void __user *)hva, buf, len) ? -EFAULT : 0;
+	return copy_from_user(buf, (void __user *)hva, len) ? -EFAULT : 0;
 }
 
 static int vmm_read_pte(struct vmm_vm *vm, gpa_t gpa, u64 *pte, bool wide)
@@ -79,24 +101,89 @@ static int vmm_read_pte(struct vmm_vm *vm, gpa_t gpa, u64 *pte, bool wide)
 }
 
 /*
- * Translate @gva.  Returns 0 and the address in @gpa, PFERR_* | BIT(31)
- * for a guest page fault, or -EFAULT if a table is not in guest memory.
+ * Set accessed/dirty @bits in the guest PTE at @gpa, as the CPU does,
+ * atomically against other vCPUs: 0 when done (or not needed, or the
+ * table is in read-only memory, which the CPU could not update either), 1
+ * when the entry changed under us (walk again), -EFAULT.
+ */
+static int vmm_update_pte(struct vmm_vm *vm, gpa_t gpa, u64 old, u64 bits,
+			  bool wide)
+{
+	u32 __user *p32;
+	unsigned long hva;
+	u32 o32;
+
+	if ((old & bits) == bits)
+		return 0;
+	hva = vmm_gpa_to_hva(vm, gpa, true);
+	if (!hva)
+		return 0;
+	if (wide) {
+		u64 __user *p = (u64 __user *)hva;
+		u64 o = old;
+
+		if (!access_ok(p, sizeof(*p)))
+			return -EFAULT;
+		/* 0 when swapped, 1 when changed, -EFAULT */
+		return __try_cmpxchg_user(p, &o, old | bits, efault64);
+	}
+	p32 = (u32 __user *)hva;
+	o32 = old;
+	if (!access_ok(p32, sizeof(*p32)))
+		return -EFAULT;
+	return __try_cmpxchg_user(p32, &o32, (u32)(old | bits), efault32);
+}
+
+/* Reserved bits of a PAE/long-mode entry at @level (KVM without CPUID). */
+static u64 vmm_rsvd_bits(const struct vmm_sregs *s, int level, u64 pte,
+			 bool pae32)
+{
+	u64 rsvd = PTE_RSVD_PA;
+
+	if (!(s->efer & EFER_NX))
+		rsvd |= PTE_NX;
+	if (pae32 && level == 3)
+		return rsvd | GENMASK_ULL(8, 5) | GENMASK_ULL(2, 1) | PTE_NX;
+	if (level == 4)
+		return rsvd | PTE_PS;
+	if ((pte & PTE_PS) && level == 3)
+		rsvd |= GENMASK_ULL(29, 13);
+	else if ((pte & PTE_PS) && level == 2)
+		rsvd |= GENMASK_ULL(20, 13);
+	return rsvd;
+}
+
+/*
+ * Translate @gva for an access of @kind (VMM_WALK_*) as the CPU would:
+ * present, reserved-bit, U/S, R/W (CR0.WP) and NX checks, then set the
+ * accessed bits of every entry used and the dirty bit of the leaf for a
+ * write.  Returns 0 and the address in @gpa, PFERR_* | BIT(31) for a guest
+ * page fault, or -EFAULT if a table is not in guest memory.
  */
 static long vmm_walk(struct vmm_x86_vcpu *xv, struct vmm_walk_ctx *c,
-		     unsigned long gva, bool write, gpa_t *gpa)
+		     unsigned long gva, int kind, gpa_t *gpa)
 {
 	struct vmm_vm *vm = xv->vcpu->vm;
-	const struct vmm_sregs *s = &c->sregs;
+	const struct vmm_sregs *s = c->sregs;
 	bool user = c->cpl == 3, wp = s->cr0 & X86_CR0_WP;
-	int level, levels, shift;
-	bool wide, pae32 = false;
-	u64 pte, table;
-	u32 err = 0;
+	bool write = kind == VMM_WALK_WRITE, fetch = kind == VMM_WALK_FETCH;
+	bool nx = (s->efer & EFER_NX) && (s->efer & EFER_LMA ||
+					  s->cr4 & X86_CR4_PAE);
+	gpa_t pte_gpa[4];
+	u64 ptes[4];
+	int level, levels, shift, leaf, retries = 0;
+	bool wide, pae32;
+	u64 pte, table, out, smask;
+	u32 err;
 
 	if (!(s->cr0 & X86_CR0_PG)) {
 		*gpa = (u32)gva;
 		return 0;
 	}
+retry:
+	err = 0;
+	smask = ~0ULL;
+	pae32 = false;
 	if (s->efer & EFER_LMA) {
 		levels = 4;
 		wide = true;
@@ -116,6 +203,7 @@ static long vmm_walk(struct vmm_x86_vcpu *xv, struct vmm_walk_ctx *c,
 
 	for (level = levels; level >= 1; level--) {
 		unsigned long idx;
+		bool large;
 
 		if (wide) {
 			shift = 12 + 9 * (level - 1);
@@ -124,66 +212,103 @@ static long vmm_walk(struct vmm_x86_vcpu *xv, struct vmm_walk_ctx *c,
 			shift = 12 + 10 * (level - 1);
 			idx = (gva >> shift) & 1023;
 		}
-		if (vmm_read_pte(vm, table + idx * (wide ? 8 : 4), &pte, wide))
+		pte_gpa[level - 1] = table + idx * (wide ? 8 : 4);
+		if (vmm_read_pte(vm, pte_gpa[level - 1], &pte, wide))
 			return -EFAULT;
+		ptes[level - 1] = pte;
 		if (!(pte & PTE_P))
 			goto fault;
-		/* PAE PDPTEs carry no permission bits. */
-		if (!(pae32 && level == 3)) {
-			if (!(pte & PTE_US) && user) {
-				err |= PFERR_PRESENT;
-				goto fault;
-			}
-			if (!(pte & PTE_RW) && write && (user || wp)) {
-				err |= PFERR_PRESENT;
-				goto fault;
-			}
+		large = level > 1 && (pte & PTE_PS) &&
+			(wide ? level <= 3 && !(pae32 && level == 3)
+			      : (s->cr4 & X86_CR4_PSE) && level == 2);
+		if (wide && (pte & vmm_rsvd_bits(s, level, pte, pae32))) {
+			err |= PFERR_PRESENT | PFERR_RSVD;
+			goto fault;
 		}
-		if (level > 1 && (pte & PTE_PS) && !(pae32 && level == 3) &&
-		    (wide ? level <= 3 : (s->cr4 & X86_CR4_PSE) && level == 2)) {
+		/* PSE-36: bits 21:17 of a 4 MiB PDE above MAXPHYADDR 36 */
+		if (!wide && large && (pte & GENMASK_ULL(21, 17))) {
+			err |= PFERR_PRESENT | PFERR_RSVD;
+			goto fault;
+		}
+		/* PAE PDPTEs carry no permission bits. */
+		if (!(pae32 && level == 3))
+			smask &= pte;
+		if (large) {
 			u64 mask = (1ULL << shift) - 1;
-			u64 base = wide ? pte & PTE_ADDR_MASK & ~mask
-					: pte & GENMASK_ULL(31, 22);
 
-			*gpa = base | (gva & mask);
-			return 0;
+			if (wide)
+				out = (pte & PTE_ADDR_MASK & ~mask) | (gva & mask);
+			else
+				out = (pte & GENMASK_ULL(31, 22)) |
+				      ((pte >> 13) & 0xfULL) << 32 |
+				      (gva & mask);
+			break;
 		}
 		table = wide ? pte & PTE_ADDR_MASK : pte & GENMASK_ULL(31, 12);
+		out = table | (gva & (PAGE_SIZE - 1));
 	}
-	*gpa = table | (gva & (PAGE_SIZE - 1));
+	leaf = level < 1 ? 0 : level - 1;
+
+	/* Permissions: the AND of U/S and R/W, the OR of NX, over all levels. */
+	if (!(smask & PTE_US) && user)
+		goto prot;
+	if (!(smask & PTE_RW) && write && (user || wp))
+		goto prot;
+	if (fetch && nx) {
+		for (level = levels; level > leaf; level--)
+			if (ptes[level - 1] & PTE_NX &&
+			    !(pae32 && level == 3))
+				goto prot;
+	}
+
+	/* Accessed bits of every level, dirty bit of the leaf. */
+	for (level = levels; level > leaf; level--) {
+		u64 bits = PTE_A;
+		int r;
+
+		if (pae32 && level == 3)
+			continue;
+		if (level - 1 == leaf && write)
+			bits |= PTE_D;
+		r = vmm_update_pte(vm, pte_gpa[level - 1], ptes[level - 1],
+				   bits, wide);
+		if (r < 0)
+			return r;
+		if (r && ++retries < 8)
+			goto retry;
+	}
+	*gpa = out;
 	return 0;
 
+prot:
+	err |= PFERR_PRESENT;
 fault:
-	err |= (write ? PFERR_WRITE : 0) | (user ? PFERR_USER : 0);
+	err |= (write ? PFERR_WRITE : 0) | (user ? PFERR_USER : 0) |
+	       (fetch && nx ? PFERR_FETCH : 0);
 	return err | BIT(31);
 }
 
 static int vmm_rw_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
 			     void *buf, unsigned int len, bool write)
 {
-	struct vmm_walk_ctx *c;
+	struct vmm_walk_ctx c;
 	int r = 0;
 
-	c = kmalloc(sizeof(*c), GFP_KERNEL);
-	if (!c)
-		return -ENOMEM;
-	vmm_walk_ctx_init(xv, c);
+	vmm_walk_ctx_init(xv, &c);
 	while (len) {
 		unsigned int n = min_t(unsigned int, len,
 				       PAGE_SIZE - offset_in_page(gva));
 		gpa_t gpa;
-		long w = vmm_walk(xv, c, gva, write, &gpa);
+		long w = vmm_walk(xv, &c, gva,
+				  write ? VMM_WALK_WRITE : VMM_WALK_READ, &gpa);
 
-		if (w < 0) {
-			r = -EFAULT;
-			break;
-		}
+		if (w < 0)
+			return -EFAULT;
 		if (w) {
 			xv->exc_cr2 = gva;
 			vmm_x86_queue_exception(xv, X86_TRAP_PF, true,
 						w & ~BIT(31));
-			r = VMM_X86_EXCEPTION;
-			break;
+			return VMM_X86_EXCEPTION;
 		}
 		r = vmm_rw_guest_phys(xv->vcpu->vm, gpa, buf, n, write);
 		if (r)
@@ -192,7 +317,6 @@ static int vmm_rw_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
 		buf += n;
 		len -= n;
 	}
-	kfree(c);
 	return r;
 }
 
@@ -229,44 +353,55 @@ static unsigned long vmm_linear_rip(struct vmm_x86_vcpu *xv,
 	return (u32)(s->cs.base + (s->cs.db ? (u32)xv->rip : (u16)xv->rip));
 }
 
-/* Fetch up to 15 instruction bytes at CS:RIP; 0 or < 0 on error. */
+/*
+ * Fetch up to 15 instruction bytes at CS:RIP.  Returns 0, VMM_X86_EXCEPTION
+ * when the first byte cannot be fetched (a #PF is queued, as the CPU would
+ * raise it), or < 0 on error.  Bytes past a failing later page are simply
+ * not fetched.
+ */
 static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 {
-	struct vmm_walk_ctx *c;
+	struct vmm_walk_ctx c;
 	unsigned long lip;
 	unsigned int got = 0;
 
-	c = kmalloc(sizeof(*c), GFP_KERNEL);
-	if (!c)
-		return -ENOMEM;
-	vmm_walk_ctx_init(xv, c);
-	in->mode64 = (c->sregs.efer & EFER_LMA) && c->sregs.cs.l;
+	vmm_walk_ctx_init(xv, &c);
+	in->mode64 = (c.sregs->efer & EFER_LMA) && c.sregs->cs.l;
 	if (in->mode64) {
 		in->op_size = 4;
 		in->addr_size = 8;
 		in->cs_size = 8;
 	} else {
-		in->op_size = c->sregs.cs.db ? 4 : 2;
+		in->op_size = c.sregs->cs.db ? 4 : 2;
 		in->addr_size = in->op_size;
 		in->cs_size = in->op_size;
 	}
-	lip = vmm_linear_rip(xv, &c->sregs, in->mode64);
+	in->len = 0;
+	in->pos = 0;
+	in->rex = 0;
+	lip = vmm_linear_rip(xv, c.sregs, in->mode64);
 	while (got < sizeof(in->bytes)) {
 		unsigned int n = min_t(unsigned int, sizeof(in->bytes) - got,
 				       PAGE_SIZE - offset_in_page(lip + got));
 		gpa_t gpa;
+		long w = vmm_walk(xv, &c, lip + got, VMM_WALK_FETCH, &gpa);
 
-		if (vmm_walk(xv, c, lip + got, false, &gpa))
+		if (w < 0)
 			break;
+		if (w) {
+			if (got)
+				break;
+			xv->exc_cr2 = lip;
+			vmm_x86_queue_exception(xv, X86_TRAP_PF, true,
+						w & ~BIT(31));
+			return VMM_X86_EXCEPTION;
+		}
 		if (vmm_rw_guest_phys(xv->vcpu->vm, gpa, in->bytes + got, n,
 				      false))
 			break;
 		got += n;
 	}
-	kfree(c);
 	in->len = got;
-	in->pos = 0;
-	in->rex = 0;
 	return 0;
 }
 
@@ -519,7 +654,7 @@ int vmm_x86_skip_insn(struct vmm_x86_vcpu *xv, unsigned int opcode_len)
 
 	r = vmm_fetch(xv, &in);
 	if (r)
-		return r;
+		return r < 0 ? r : 1;
 	if (vmm_decode_prefixes(&in) < 0)
 		return vmm_emulation_failure(xv, &in);
 	in.pos += opcode_len - 1;
@@ -530,7 +665,8 @@ int vmm_x86_skip_insn(struct vmm_x86_vcpu *xv, unsigned int opcode_len)
 /*
  * Decode MOV to/from a control or debug register (0F 20-23 /r) at RIP:
  * the register number in @crdr, the GPR in @gpr.  Returns 1 on success,
- * 0 after setting up an emulation failure exit, < 0 on error.
+ * 0 after setting up an emulation failure exit, < 0 on error.  A fault
+ * fetching the instruction is queued and reported as 1 with @crdr = -1.
  */
 int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
 			    int *gpr)
@@ -538,9 +674,10 @@ int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
 	struct vmm_insn in;
 	int r, modrm;
 
+	*crdr = -1;
 	r = vmm_fetch(xv, &in);
 	if (r)
-		return r;
+		return r < 0 ? r : 1;
 	if (vmm_decode_prefixes(&in) != 0x0f || vmm_next(&in) != opcode)
 		return vmm_emulation_failure(xv, &in);
 	modrm = vmm_next(&in);
@@ -566,9 +703,10 @@ int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
 	struct vmm_insn in;
 	int r, op, modrm, gpr;
 
+	*cr = -1;
 	r = vmm_fetch(xv, &in);
 	if (r)
-		return r;
+		return r < 0 ? r : 1;
 	if (vmm_decode_prefixes(&in) != 0x0f)
 		return vmm_emulation_failure(xv, &in);
 	op = vmm_next(&in);
@@ -604,7 +742,8 @@ int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
 
 /*
  * The address size of the instruction at RIP (mode and 0x67 prefix): 2, 4
- * or 8, or < 0 on error.  Used for string I/O instead of the address-size bits of the
+ * or 8; VMM_X86_EXCEPTION after queueing a fault fetching it; < 0 on
+ * error.  Used for string I/O instead of the address-size bits of the
  * IOIO exit information, which QEMU's model of SVM encodes one bit off
  * from the APM.
  */

@@ -20,9 +20,6 @@
 /* The hardware backend chosen at module load. */
 const struct vmm_x86_ops *vmm_x86;
 
-/* Without a guest CPUID table, KVM assumes a 36-bit physical address. */
-#define VMM_GUEST_MAXPHYADDR	36
-
 /* CR4 bits that need no CPUID feature; see kvm_is_valid_cr4(). */
 #define VMM_CR4_VALID	(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD |	\
 			 X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE |	\
@@ -502,7 +499,10 @@ static int vmm_x86_vcpu_create(struct vmm_vcpu *vcpu)
 	/* kmalloc of a power-of-two size is naturally aligned. */
 	BUILD_BUG_ON(sizeof(struct fxregs_state) != 512);
 	xv->fpu = kzalloc(sizeof(*xv->fpu), GFP_KERNEL_ACCOUNT);
-	if (!xv->fpu) {
+	xv->walk_sregs = kzalloc(sizeof(*xv->walk_sregs), GFP_KERNEL_ACCOUNT);
+	if (!xv->fpu || !xv->walk_sregs) {
+		kfree(xv->walk_sregs);
+		kfree(xv->fpu);
 		kfree(xv);
 		return -ENOMEM;
 	}
@@ -510,6 +510,7 @@ static int vmm_x86_vcpu_create(struct vmm_vcpu *vcpu)
 	vcpu->arch = xv;
 	r = vmm_x86->vcpu_create(xv);
 	if (r) {
+		kfree(xv->walk_sregs);
 		kfree(xv->fpu);
 		kfree(xv);
 		vcpu->arch = NULL;
@@ -524,6 +525,7 @@ static void vmm_x86_vcpu_destroy(struct vmm_vcpu *vcpu)
 	struct vmm_x86_vcpu *xv = to_x86(vcpu);
 
 	vmm_x86->vcpu_destroy(xv);
+	kfree(xv->walk_sregs);
 	kfree(xv->fpu);
 	kfree(xv);
 }

@@ -8,6 +8,9 @@
 
 #include <vmm/vmm_host.h>
 
+/* Without a guest CPUID table, KVM assumes a 36-bit physical address. */
+#define VMM_GUEST_MAXPHYADDR	36
+
 /* Debug register reset values and writable bits (SDM vol. 3, 18.2). */
 #define VMM_DR6_INIT		0xffff0ff0UL
 #define VMM_DR6_FIXED_1		0xfffe0ff0UL
@@ -80,6 +83,9 @@ struct vmm_x86_vcpu {
 
 	u64 apic_base;
 	u8 tpr;			/* CR8 */
+
+	/* The emulator's copy of the paging state for a guest page walk. */
+	struct vmm_sregs *walk_sregs;
 
 	/* x87/SSE state of the guest (FXSAVE image, 16-byte aligned). */
 	struct fxregs_state *fpu;

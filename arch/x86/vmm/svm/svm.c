@@ -545,6 +545,8 @@ static int svm_handle_io(struct vmm_x86_vcpu *xv)
 
 		if (r < 0)
 			return r;
+		if (r == VMM_X86_EXCEPTION)
+			return 1;
 		asize = r;
 	}
 	return vmm_x86_handle_io(xv, info >> 16, size,
@@ -636,7 +638,7 @@ static int svm_handle_cr4_write(struct vmm_x86_vcpu *xv)
 	int cr, r;
 
 	r = vmm_x86_decode_cr_write(xv, s->cr0, &cr, &val);
-	if (r <= 0)
+	if (r <= 0 || cr < 0)
 		return r;
 	if (cr != 4 || !vmm_x86_valid_cr4(val))
 		return svm_inject_gp(xv);
@@ -684,7 +686,7 @@ static int svm_handle_cr0_write(struct vmm_x86_vcpu *xv)
 
 	/* MOV to CR0, CLTS or LMSW */
 	r = vmm_x86_decode_cr_write(xv, s->cr0, &cr, &val);
-	if (r <= 0)
+	if (r <= 0 || cr < 0)
 		return r;
 	if (cr != 0 || (val >> 32) ||
 	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
@@ -715,7 +717,7 @@ static int svm_handle_dr(struct vmm_x86_vcpu *xv, bool write)
 	unsigned long val;
 
 	r = vmm_x86_decode_mov_crdr(xv, write ? 0x23 : 0x21, &dr, &gpr);
-	if (r <= 0)
+	if (r <= 0 || dr < 0)
 		return r;
 	if (dr == 4 || dr == 5) {
 		if (s->cr4 & X86_CR4_DE)

@@ -491,4 +491,79 @@ TEST(rip_wrap_16)
 	vm_free(vm);
 }
 
+/* ---- 9: the emulator's page walk ------------------------------------- */
+
+#define WALK_GVA	0x40000000UL
+#define WALK_PT_GPA	(GUEST_DATA_GPA + 0x100000)
+#define WALK_PAGE_GPA	(GUEST_DATA_GPA + 0x101000)
+#define PTE_P		(1UL << 0)
+#define PTE_RW		(1UL << 1)
+#define PTE_A		(1UL << 5)
+#define PTE_D		(1UL << 6)
+
+static void guest_walk(void)
+{
+	uint64_t gva = WALK_GVA;
+
+	/* INS: the emulator's write sets A and D. */
+	asm volatile("insb" : "+D"(gva) : "d"(0x90) : "memory");
+	GUEST_SYNC(0);
+	/* OUTS from a PTE with a reserved bit (51): #PF, RSVD | P. */
+	gva = WALK_GVA + PAGE_SIZE;
+	asm volatile("lea 1f(%%rip), %%rax\n\t"
+		     "mov %%rax, exc_resume(%%rip)\n\t"
+		     "outsb\n"
+		     "1:"
+		     : "+S"(gva) : "d"(0x91) : "rax", "memory");
+	GUEST_SYNC2(pf_count, pf_err);
+	GUEST_SYNC(pf_cr2);
+	/* bit 63 (XD) with EFER.NXE = 0 is reserved too */
+	gva = WALK_GVA + 2 * PAGE_SIZE;
+	asm volatile("lea 1f(%%rip), %%rax\n\t"
+		     "mov %%rax, exc_resume(%%rip)\n\t"
+		     "outsb\n"
+		     "1:"
+		     : "+S"(gva) : "d"(0x91) : "rax", "memory");
+	GUEST_SYNC2(pf_count, pf_err);
+	GUEST_SYNC(pf_cr2);
+}
+
+TEST(page_walk)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm = vm_create_default(&vcpu, guest_walk);
+	uint64_t *pd1 = vm_gpa2hva(vm, GUEST_PT_GPA + 3 * PAGE_SIZE);
+	uint64_t *pt = vm_gpa2hva(vm, WALK_PT_GPA);
+	struct vmm_run *run = vcpu->run;
+	struct ucall uc;
+
+	memset(pt, 0, PAGE_SIZE);
+	pd1[0] = WALK_PT_GPA | PTE_P | PTE_RW;
+	pt[0] = WALK_PAGE_GPA | PTE_P | PTE_RW;
+	pt[1] = (WALK_PAGE_GPA + PAGE_SIZE) | PTE_P | PTE_RW | (1UL << 51);
+	pt[2] = (WALK_PAGE_GPA + 2 * PAGE_SIZE) | PTE_P | PTE_RW | (1UL << 63);
+	idt_set(vm, GUEST_IDT_GPA, 14, pf_handler);
+	vcpu_set_idt(vcpu, GUEST_IDT_GPA, 0xfff);
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_IO);
+	ASSERT_EQ(VMM_EXIT_IO_IN, run->io.direction);
+	ASSERT_EQ(0x90, run->io.port);
+	*((uint8_t *)run + run->io.data_offset) = 0x5a;
+	ASSERT_SYNC(vcpu, &uc, 0);
+	EXPECT_EQ(0x5a, *(uint8_t *)vm_gpa2hva(vm, WALK_PAGE_GPA));
+	EXPECT_EQ(PTE_A | PTE_D, pt[0] & (PTE_A | PTE_D));
+
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ(0x9, uc.args[1]);
+	ASSERT_SYNC(vcpu, &uc, WALK_GVA + PAGE_SIZE);
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	EXPECT_EQ(2, uc.args[0]);
+	EXPECT_EQ(0x9, uc.args[1]);
+	ASSERT_SYNC(vcpu, &uc, WALK_GVA + 2 * PAGE_SIZE);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
