@@ -60,6 +60,7 @@ struct svm_vcpu {
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static u32 svm_max_asid;
+static bool svm_has_tsc_aux;
 static void *svm_iopm;
 static void *svm_msrpm;
 
@@ -161,6 +162,8 @@ static int svm_init(void)
 		return -EOPNOTSUPP;
 	}
 	svm_max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
+	svm_has_tsc_aux = boot_cpu_has(X86_FEATURE_RDTSCP) ||
+			  boot_cpu_has(X86_FEATURE_RDPID);
 	if (svm_max_asid < 1)
 		return -EOPNOTSUPP;
 
@@ -232,7 +235,7 @@ static void svm_init_control(struct vmm_x86_vcpu *xv)
 		INTERCEPT_VMLOAD, INTERCEPT_VMSAVE, INTERCEPT_STGI,
 		INTERCEPT_CLGI, INTERCEPT_SKINIT, INTERCEPT_RDTSCP,
 		INTERCEPT_WBINVD, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
-		INTERCEPT_XSETBV,
+		INTERCEPT_XSETBV, INTERCEPT_RDPRU,
 	};
 	int i;
 
@@ -847,6 +850,7 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
 	case SVM_EXIT_RDTSCP:
+	case SVM_EXIT_RDPRU:
 	case SVM_EXIT_XSETBV:
 		return svm_inject_ud(xv);
 	case SVM_EXIT_SHUTDOWN:
@@ -977,6 +981,7 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	struct vmcb *vmcb = svm->vmcb;
 	struct svm_cpu *sd;
 	unsigned long host_dr6, host_dr7;
+	u64 host_tsc_aux = 0;
 	int cpu;
 
 	/* Disables preemption until kernel_fpu_end(). */
@@ -1033,7 +1038,18 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	/* Ticks from here to guest_timing_exit_irqoff() are guest time. */
 	guest_timing_enter_irqoff();
 	svm_clgi();
+	/*
+	 * RDPID cannot be intercepted and reads TSC_AUX, which holds the
+	 * host's CPU number: the guest's is 0 (KVM switches it too).
+	 */
+	if (svm_has_tsc_aux) {
+		rdmsrl(MSR_TSC_AUX, host_tsc_aux);
+		if (host_tsc_aux)
+			wrmsrl(MSR_TSC_AUX, 0);
+	}
 	svm_enter_exit(svm, xv->regs, __sme_set(page_to_phys(sd->host_save)));
+	if (host_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 
 	asm volatile("fxsave64 %0" : "=m" (*xv->fpu));
 	/*

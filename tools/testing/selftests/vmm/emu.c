@@ -566,4 +566,37 @@ TEST(page_walk)
 	vm_free(vm);
 }
 
+/* ---- 10: RDPID does not see the host's TSC_AUX ----------------------- */
+
+static void guest_rdpid(void)
+{
+	uint64_t v = 0xdead;
+
+	asm volatile(".byte 0xf3, 0x0f, 0xc7, 0xf8"	/* rdpid %rax */
+		     : "+a"(v) : : "memory");
+	GUEST_SYNC(v);
+}
+
+TEST(rdpid)
+{
+	unsigned int a, b, c, d;
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm;
+	struct ucall uc;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(c & (1U << 22)))
+		SKIP(return, "no RDPID");
+	/* Linux's TSC_AUX is the CPU number: 0 on CPU 0. */
+	if (cpus < 2)
+		SKIP(return, "one CPU: TSC_AUX is 0 in the host too");
+	CPU_ZERO(&set);
+	CPU_SET(cpus - 1, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	vm = vm_create_default(&vcpu, guest_rdpid);
+	ASSERT_SYNC(vcpu, &uc, 0);
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
