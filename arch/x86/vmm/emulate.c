@@ -343,6 +343,7 @@ struct vmm_insn {
 	u8 op_size;		/* 2, 4 or 8 */
 	u8 addr_size;		/* 2, 4 or 8 */
 	u8 rex;
+	s8 seg;			/* segment override, VCPU_SREG order, or -1 */
 };
 
 static unsigned long vmm_linear_rip(struct vmm_x86_vcpu *xv,
@@ -379,6 +380,7 @@ static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 	in->len = 0;
 	in->pos = 0;
 	in->rex = 0;
+	in->seg = -1;
 	lip = vmm_linear_rip(xv, c.sregs, in->mode64);
 	while (got < sizeof(in->bytes)) {
 		unsigned int n = min_t(unsigned int, sizeof(in->bytes) - got,
@@ -447,7 +449,14 @@ static int vmm_decode_prefixes(struct vmm_insn *in)
 			in->rex = 0;
 			continue;
 		case 0xf0: case 0xf2: case 0xf3:
-		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+			in->rex = 0;
+			continue;
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+			in->seg = (b >> 3) & 3;		/* ES CS SS DS */
+			in->rex = 0;
+			continue;
+		case 0x64: case 0x65:
+			in->seg = b - 0x64 + 4;		/* FS GS */
 			in->rex = 0;
 			continue;
 		}
@@ -741,20 +750,32 @@ int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
 }
 
 /*
- * The address size of the instruction at RIP (mode and 0x67 prefix): 2, 4
- * or 8; VMM_X86_EXCEPTION after queueing a fault fetching it; < 0 on
- * error.  Used for string I/O instead of the address-size bits of the
- * IOIO exit information, which QEMU's model of SVM encodes one bit off
- * from the APM.
+ * The memory operand of the string I/O instruction at RIP: address size
+ * (mode and 0x67), segment (ES for INS; DS or the override for OUTS).
+ * Returns 0, VMM_X86_EXCEPTION after queueing a fault fetching the
+ * instruction, or < 0 on error.
  */
-int vmm_x86_insn_addr_size(struct vmm_x86_vcpu *xv)
+int vmm_x86_decode_string_io(struct vmm_x86_vcpu *xv, bool in,
+			     struct vmm_x86_str_op *op)
 {
-	struct vmm_insn in;
-	int r;
+	const struct vmm_sregs *s = xv->walk_sregs;
+	const struct vmm_segment *segs[] = {
+		&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs,
+	};
+	struct vmm_insn insn;
+	int r, seg;
 
-	r = vmm_fetch(xv, &in);
+	/* vmm_fetch() fills xv->walk_sregs. */
+	r = vmm_fetch(xv, &insn);
 	if (r)
 		return r;
-	vmm_decode_prefixes(&in);
-	return in.addr_size;
+	vmm_decode_prefixes(&insn);
+	seg = in ? 0 : insn.seg >= 0 ? insn.seg : 3;
+	op->addr_size = insn.addr_size;
+	op->mode64 = insn.mode64;
+	op->ss = seg == 2;
+	op->seg = *segs[seg];
+	if (insn.mode64 && seg < 4)
+		op->seg.base = 0;
+	return 0;
 }

@@ -15,6 +15,7 @@
 #include <asm/processor-flags.h>
 #include <asm/msr-index.h>
 #include <asm/fpu/types.h>
+#include <asm/trapnr.h>
 #include "x86.h"
 
 /* The hardware backend chosen at module load. */
@@ -272,8 +273,39 @@ static int vmm_x86_string_io_failed(struct vmm_x86_vcpu *xv, int r)
 	return 0;
 }
 
+/*
+ * Check @size bytes at offset @off of a string operand's segment against
+ * its limit, as the CPU does outside 64-bit mode.  Returns how many bytes
+ * from @off are within the limit (at least @size), or 0 after queueing
+ * #GP(0) or #SS(0).
+ */
+static unsigned long vmm_x86_str_limit(struct vmm_x86_vcpu *xv,
+				       const struct vmm_x86_str_op *op,
+				       unsigned long off, u8 size)
+{
+	const struct vmm_segment *seg = &op->seg;
+	unsigned long lo = 0, hi = seg->limit;
+
+	if (op->mode64)
+		return ~0UL;
+	if (seg->unusable)
+		goto fault;
+	/* A data segment with the expand-down bit: valid above the limit. */
+	if ((seg->type & 0xc) == 0x4) {
+		lo = (unsigned long)seg->limit + 1;
+		hi = seg->db ? 0xffffffffUL : 0xffffUL;
+	}
+	if (off < lo || off > hi || hi - off < size - 1)
+		goto fault;
+	return hi - off + 1;
+fault:
+	vmm_x86_queue_exception(xv, op->ss ? X86_TRAP_SS : X86_TRAP_GP,
+				true, 0);
+	return 0;
+}
+
 int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
-		      bool string, bool rep, u8 addr_size,
+		      bool rep, const struct vmm_x86_str_op *op,
 		      unsigned long next_rip)
 {
 	struct vmm_run *run = xv->vcpu->run;
@@ -285,28 +317,40 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 	pio->port = port;
 	pio->size = size;
 	pio->in = in;
-	pio->string = string;
+	pio->string = op != NULL;
 	pio->rep = rep;
 	pio->down = !!(xv->rflags & X86_EFLAGS_DF);
-	pio->addr_size = addr_size;
+	pio->addr_size = op ? op->addr_size : 0;
 	pio->next_rip = next_rip;
 
-	if (string) {
+	if (op) {
 		int reg = in ? VMM_REG_RDI : VMM_REG_RSI;
-		unsigned long addr = xv->regs[reg] & vmm_addr_mask(addr_size);
+		unsigned long off = xv->regs[reg] & vmm_addr_mask(op->addr_size);
+		unsigned long addr, avail;
 
 		if (rep) {
-			count = xv->regs[VMM_REG_RCX] & vmm_addr_mask(addr_size);
+			count = xv->regs[VMM_REG_RCX] &
+				vmm_addr_mask(op->addr_size);
 			if (!count) {
 				vmm_x86_complete_insn(xv, next_rip);
 				return 1;
 			}
 		}
-		/* Stay within one guest page, and within the data page. */
+		avail = vmm_x86_str_limit(xv, op, off, size);
+		if (!avail)
+			return 1;
+		pio->lin_mask = op->mode64 ? ~0UL : 0xffffffffUL;
+		pio->seg_base = op->seg.base;
+		addr = (pio->seg_base + off) & pio->lin_mask;
+		/*
+		 * Stay within one guest page, the data page and the segment
+		 * limit.
+		 */
 		if (pio->down)
 			count = 1;
 		else
 			count = min(count, (PAGE_SIZE - offset_in_page(addr)) / size);
+		count = min(count, avail / size);
 		count = max(count, 1UL);
 		count = min(count, PAGE_SIZE / size);
 		if (!in) {
@@ -350,7 +394,9 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 
 	reg = pio->in ? VMM_REG_RDI : VMM_REG_RSI;
 	if (pio->in) {
-		unsigned long addr = xv->regs[reg] & vmm_addr_mask(pio->addr_size);
+		unsigned long addr = (pio->seg_base + (xv->regs[reg] &
+				      vmm_addr_mask(pio->addr_size))) &
+				     pio->lin_mask;
 
 		r = vmm_x86_write_guest_virt(xv, addr, data, delta);
 		if (r)

@@ -35,6 +35,14 @@ enum vmm_x86_pending {
 	VMM_PENDING_MMIO_LOAD,	/* MMIO load: write run->mmio.data to a reg */
 };
 
+/* The memory operand of INS (ES:rDI) or OUTS (DS or override:rSI). */
+struct vmm_x86_str_op {
+	u8 addr_size;		/* 2, 4 or 8 */
+	bool mode64;		/* no limits, base only for FS and GS */
+	bool ss;		/* a limit violation is #SS, not #GP */
+	struct vmm_segment seg;
+};
+
 struct vmm_x86_pio {
 	u16 port;
 	u8 size;
@@ -43,6 +51,8 @@ struct vmm_x86_pio {
 	bool rep;
 	bool down;		/* RFLAGS.DF */
 	u8 addr_size;		/* 2, 4 or 8 */
+	unsigned long seg_base;	/* of the memory operand */
+	unsigned long lin_mask;	/* linear addresses wrap at 4 GiB outside 64-bit mode */
 	u32 count;		/* elements of this exit */
 	unsigned long next_rip;
 };
@@ -140,7 +150,7 @@ extern const struct vmm_x86_ops *vmm_x86;
 void vmm_x86_queue_exception(struct vmm_x86_vcpu *xv, u8 vector,
 			     bool has_error, u32 error);
 int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
-		      bool string, bool rep, u8 addr_size,
+		      bool rep, const struct vmm_x86_str_op *op,
 		      unsigned long next_rip);
 void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv);
 bool vmm_x86_valid_cr4(unsigned long cr4);
@@ -160,7 +170,8 @@ int vmm_x86_write_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
 			     const void *buf, unsigned int len);
 int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa);
 int vmm_x86_skip_insn(struct vmm_x86_vcpu *xv, unsigned int opcode_len);
-int vmm_x86_insn_addr_size(struct vmm_x86_vcpu *xv);
+int vmm_x86_decode_string_io(struct vmm_x86_vcpu *xv, bool in,
+			     struct vmm_x86_str_op *op);
 /* On success, the RIP after the instruction is in xv->mmio.next_rip. */
 int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
 			    int *gpr);

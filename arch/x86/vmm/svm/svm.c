@@ -538,24 +538,25 @@ static int svm_handle_io(struct vmm_x86_vcpu *xv)
 	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
 	u32 info = c->exit_info_1;
 	u8 size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
-	u8 asize = (info & SVM_IOIO_ASIZE_MASK) >> SVM_IOIO_ASIZE_SHIFT;
+	bool in = info & SVM_IOIO_TYPE_MASK;
+	struct vmm_x86_str_op op;
 
-	/* SZ8/16/32 and A16/32/64 are one-hot fields. */
+	/* SZ8/16/32 are one-hot. */
 	size = size == 4 ? 4 : size == 2 ? 2 : 1;
-	asize = asize == 4 ? 8 : asize == 2 ? 4 : 2;
+	/*
+	 * The segment and address size of a string operand come from the
+	 * instruction, not from the A16/32/64 bits of the exit information,
+	 * which QEMU's model of SVM encodes one bit off from the APM.
+	 */
 	if (info & SVM_IOIO_STR_MASK) {
-		int r = vmm_x86_insn_addr_size(xv);
+		int r = vmm_x86_decode_string_io(xv, in, &op);
 
-		if (r < 0)
-			return r;
-		if (r == VMM_X86_EXCEPTION)
-			return 1;
-		asize = r;
+		if (r)
+			return r < 0 ? r : 1;
 	}
-	return vmm_x86_handle_io(xv, info >> 16, size,
-				 info & SVM_IOIO_TYPE_MASK,
-				 info & SVM_IOIO_STR_MASK,
-				 info & SVM_IOIO_REP_MASK, asize,
+	return vmm_x86_handle_io(xv, info >> 16, size, in,
+				 info & SVM_IOIO_REP_MASK,
+				 (info & SVM_IOIO_STR_MASK) ? &op : NULL,
 				 c->exit_info_2);
 }
 

@@ -599,4 +599,64 @@ TEST(rdpid)
 	vm_free(vm);
 }
 
+/* ---- 11: string I/O operands ------------------------------------------- */
+
+extern const char pm_strio_start[], pm_strio_end[];
+
+asm(".pushsection .rodata, \"a\"\n"
+	".code32\n"
+	"pm_strio_start:\n"
+	"	mov $0x92, %dx\n"
+	"	mov $0x10, %esi\n"
+	"	outsb\n"		/* DS:ESI */
+	"	mov $0x10, %esi\n"
+	"	fs outsb\n"		/* FS:ESI */
+	"	mov $0x10, %edi\n"
+	"	insb\n"		/* ES:EDI */
+	"	mov $0x20, %esi\n"
+	"	outsb\n"		/* beyond the DS limit: #GP */
+	"	hlt\n"
+	"pm_strio_end:\n"
+	".code64\n"
+	".popsection");
+
+TEST(string_io_segments)
+{
+	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	struct vmm_vcpu *vcpu;
+	struct vmm_run *run;
+	struct vmm_sregs sregs;
+	uint8_t *data = vm_gpa2hva(vm, GUEST_DATA_GPA);
+
+	vcpu = vm_add_vcpu(vm, 0);
+	run = vcpu->run;
+	vm_load_code(vm, GUEST_SNIPPET_GPA, pm_strio_start, pm_strio_end);
+	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.ds.base = GUEST_DATA_GPA;
+	sregs.ds.limit = 0x1f;
+	sregs.ds.g = 0;
+	sregs.es.base = GUEST_DATA_GPA + 0x1000;
+	sregs.fs.base = GUEST_DATA_GPA + 0x2000;
+	vcpu_set_sregs(vcpu, &sregs);
+	data[0x10] = 0xa1;
+	data[0x2010] = 0xc3;
+
+	vcpu_run(vcpu);
+	ASSERT_IO_OUT(vcpu, 0x92);
+	EXPECT_EQ(0xa1, *((uint8_t *)run + run->io.data_offset));
+	vcpu_run(vcpu);
+	ASSERT_IO_OUT(vcpu, 0x92);
+	EXPECT_EQ(0xc3, *((uint8_t *)run + run->io.data_offset));
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_IO);
+	ASSERT_EQ(VMM_EXIT_IO_IN, run->io.direction);
+	*((uint8_t *)run + run->io.data_offset) = 0x5a;
+	/* #GP with no IDT: triple fault */
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_SHUTDOWN);
+	EXPECT_EQ(0x5a, data[0x1010]);
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
