@@ -16,6 +16,7 @@
 #include <asm/msr-index.h>
 #include <asm/fpu/types.h>
 #include <asm/trapnr.h>
+#include <asm/debugreg.h>
 #include "x86.h"
 
 /* The hardware backend chosen at module load. */
@@ -61,6 +62,14 @@ void vmm_x86_complete_insn(struct vmm_x86_vcpu *xv, unsigned long next_rip)
 {
 	xv->rip = next_rip;
 	vmm_x86->set_interrupt_shadow(xv, false);
+	/*
+	 * RFLAGS.TF: the single-step trap the CPU would raise after the
+	 * instruction (kvm_vcpu_do_singlestep()): #DB with DR6.BS.
+	 */
+	if ((xv->rflags & X86_EFLAGS_TF) && !xv->exc_pending) {
+		xv->dr6 = (xv->dr6 & ~(unsigned long)DR_TRAP_BITS) | DR_STEP;
+		vmm_x86_queue_exception(xv, X86_TRAP_DB, false, 0);
+	}
 }
 
 /* ---- registers --------------------------------------------------------- */

@@ -22,6 +22,7 @@
 GUEST_LABEL(irq_handler);
 GUEST_LABEL(bp_handler);
 GUEST_LABEL(pf_handler);
+GUEST_LABEL(db_handler);
 
 /* Counters and values written by the guest's handlers (guest .data/.bss). */
 uint64_t irq_count;
@@ -31,6 +32,8 @@ uint64_t pf_count;
 uint64_t pf_err;
 uint64_t pf_cr2;
 uint64_t exc_resume;
+uint64_t db_count;
+uint64_t db_rip;
 
 asm(".pushsection .text\n"
 	"irq_handler:\n"
@@ -55,6 +58,17 @@ asm(".pushsection .text\n"
 	"	mov %rax, 16(%rsp)\n"
 	"	pop %rax\n"
 	"	add $8, %rsp\n"
+	"	iretq\n"
+	/* count, record the first RIP, clear RFLAGS.TF */
+	"db_handler:\n"
+	"	cmpq $0, db_count(%rip)\n"
+	"	jne 1f\n"
+	"	push %rax\n"
+	"	mov 8(%rsp), %rax\n"
+	"	mov %rax, db_rip(%rip)\n"
+	"	pop %rax\n"
+	"1:	incq db_count(%rip)\n"
+	"	andq $~0x100, 16(%rsp)\n"
 	"	iretq\n"
 	".popsection");
 
@@ -599,7 +613,7 @@ TEST(rdpid)
 	vm_free(vm);
 }
 
-/* ---- 11: string I/O operands ------------------------------------------- */
+/* ---- 11: string I/O operands, single-step ----------------------------- */
 
 extern const char pm_strio_start[], pm_strio_end[];
 
@@ -656,6 +670,43 @@ TEST(string_io_segments)
 	vcpu_run(vcpu);
 	ASSERT_EXIT(vcpu, VMM_EXIT_SHUTDOWN);
 	EXPECT_EQ(0x5a, data[0x1010]);
+	vm_free(vm);
+}
+
+extern const char tf_after_cpuid[];
+
+static void guest_single_step(void)
+{
+	uint64_t a = 0, c = 0, dr6;
+
+	asm volatile("pushfq\n\t"
+		     "orq $0x100, (%%rsp)\n\t"
+		     "popfq\n\t"
+		     "cpuid\n"
+		     ".globl tf_after_cpuid\n"
+		     "tf_after_cpuid:\n\t"
+		     "nop\n\t"
+		     "nop"
+		     : "+a"(a), "+c"(c) : : "rbx", "rdx", "memory");
+	asm volatile("mov %%dr6, %0" : "=r"(dr6));
+	GUEST_SYNC2(db_count, db_rip);
+	GUEST_SYNC(dr6 & 0x4000);
+}
+
+/* CPUID, skipped by the hypervisor, single-steps as on the CPU. */
+TEST(single_step_cpuid)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm = vm_create_default(&vcpu, guest_single_step);
+	struct ucall uc;
+
+	idt_set(vm, GUEST_IDT_GPA, 1, db_handler);
+	vcpu_set_idt(vcpu, GUEST_IDT_GPA, 0xfff);
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	EXPECT_EQ(1, uc.args[0]);
+	EXPECT_EQ((uintptr_t)tf_after_cpuid, uc.args[1]);
+	ASSERT_SYNC(vcpu, &uc, 0x4000);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	vm_free(vm);
 }
 
