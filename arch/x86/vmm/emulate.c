@@ -344,6 +344,10 @@ struct vmm_insn {
 	u8 addr_size;		/* 2, 4 or 8 */
 	u8 rex;
 	s8 seg;			/* segment override, VCPU_SREG order, or -1 */
+	/* memory operand: effective address, RIP-relative, SS by default */
+	unsigned long ea;
+	bool rip_rel;
+	bool ea_ss;
 };
 
 static unsigned long vmm_linear_rip(struct vmm_x86_vcpu *xv,
@@ -475,16 +479,38 @@ static int vmm_decode_prefixes(struct vmm_insn *in)
 	return b;
 }
 
-/* Skip a ModRM operand (with SIB and displacement); returns ModRM or -1. */
-static int vmm_decode_modrm(struct vmm_insn *in)
+/* A little-endian, sign-extended displacement of @size bytes at pos. */
+static long vmm_disp(const struct vmm_insn *in, unsigned int size)
 {
+	const u8 *p = &in->bytes[in->pos];
+
+	if (size == 1)
+		return (s8)p[0];
+	if (size == 2)
+		return (s16)get_unaligned((const u16 *)p);
+	return (s32)get_unaligned((const u32 *)p);
+}
+
+/*
+ * Decode a ModRM operand (with SIB and displacement): returns ModRM or -1,
+ * and for a memory operand its effective address in in->ea (RIP-relative:
+ * relative to the end of the instruction, added by the caller) and
+ * whether its default segment is SS.
+ */
+static int vmm_decode_modrm(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
+{
+	/* BX+SI, BX+DI, BP+SI, BP+DI, SI, DI, BP (or disp16), BX */
+	static const u8 rm16_base[8] = { 3, 3, 5, 5, 6, 7, 5, 3 };
 	int modrm = vmm_next(in), mod, rm, sib;
 	unsigned int disp = 0;
+	unsigned long ea = 0;
 
 	if (modrm < 0)
 		return -1;
 	mod = modrm >> 6;
 	rm = modrm & 7;
+	in->rip_rel = false;
+	in->ea_ss = false;
 	if (mod == 3)
 		return modrm;
 	if (in->addr_size == 2) {
@@ -492,21 +518,48 @@ static int vmm_decode_modrm(struct vmm_insn *in)
 			disp = 1;
 		else if (mod == 2 || (mod == 0 && rm == 6))
 			disp = 2;
+		if (!(mod == 0 && rm == 6)) {
+			ea = xv->regs[rm16_base[rm]];
+			if (rm < 4)
+				ea += xv->regs[rm & 1 ? VMM_REG_RDI : VMM_REG_RSI];
+			in->ea_ss = rm == 2 || rm == 3 || rm == 6;
+		}
 	} else {
+		int base = rm | ((in->rex & 1) ? 8 : 0);
+		bool no_base = mod == 0 && rm == 5;
+
 		if (rm == 4) {
+			int index;
+
 			sib = vmm_next(in);
 			if (sib < 0)
 				return -1;
-			if (mod == 0 && (sib & 7) == 5)
+			index = ((sib >> 3) & 7) | ((in->rex & 2) ? 8 : 0);
+			if (index != 4)
+				ea = xv->regs[index] << (sib >> 6);
+			base = (sib & 7) | ((in->rex & 1) ? 8 : 0);
+			no_base = mod == 0 && (sib & 7) == 5;
+			if (no_base)
 				disp = 4;
+		} else if (no_base) {
+			in->rip_rel = in->mode64;
+		}
+		if (!no_base) {
+			ea += xv->regs[base];
+			in->ea_ss = (base & 7) == 4 || (base & 7) == 5;
 		}
 		if (mod == 1)
 			disp = 1;
-		else if (mod == 2 || (mod == 0 && rm == 5))
+		else if (mod == 2 || no_base)
 			disp = 4;
 	}
+	if (in->pos + disp > in->len)
+		return -1;
+	if (disp)
+		ea += vmm_disp(in, disp);
 	in->pos += disp;
-	return in->pos <= in->len ? modrm : -1;
+	in->ea = ea;
+	return modrm;
 }
 
 static bool vmm_read_imm(struct vmm_insn *in, unsigned int size, u64 *imm)
@@ -560,12 +613,116 @@ static unsigned long vmm_reg_value(struct vmm_x86_vcpu *xv,
 	return xv->regs[reg];
 }
 
+/* Exit to user space for the MMIO fragment xv->mmio.cur_frag. */
+void vmm_x86_mmio_frag_exit(struct vmm_x86_vcpu *xv)
+{
+	struct vmm_x86_mmio_load *m = &xv->mmio;
+	struct vmm_run *run = xv->vcpu->run;
+	int i = m->cur_frag;
+
+	run->exit_reason = VMM_EXIT_MMIO;
+	run->mmio.phys_addr = m->frag_gpa[i];
+	run->mmio.len = m->frag_len[i];
+	run->mmio.is_write = m->write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (m->write)
+		memcpy(run->mmio.data, m->buf + m->frag_off[i], m->frag_len[i]);
+}
+
+/*
+ * An access of @len bytes that crosses a page boundary is split there, as
+ * KVM's emulator_read_write() does: a part in guest RAM is read or written
+ * directly, each part in MMIO is one exit to user space, in order.
+ * Both pages are translated before anything is accessed.  Returns 0 if
+ * the access does not cross a page, 1 to re-enter the guest (a fault was
+ * queued, or no part is MMIO any more), 2 after setting up the exit for
+ * the first MMIO part, or -EFAULT.
+ */
+static int vmm_mmio_split(struct vmm_x86_vcpu *xv, const struct vmm_insn *in,
+			  gpa_t fault_gpa, bool write, unsigned int len,
+			  u64 val)
+{
+	struct vmm_x86_mmio_load *m = &xv->mmio;
+	const struct vmm_sregs *s = xv->walk_sregs;
+	const struct vmm_segment *segs[] = {
+		&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs,
+	};
+	struct vmm_walk_ctx c = { .sregs = xv->walk_sregs };
+	int seg = in->seg >= 0 ? in->seg : in->ea_ss ? 2 : 3;
+	unsigned long ea = in->ea, lin, base = 0;
+	unsigned int i, done = 0;
+	gpa_t gpas[2];
+
+	if (in->rip_rel)
+		ea += xv->rip + in->pos;
+	if (in->addr_size != 8)
+		ea &= (1UL << (in->addr_size * 8)) - 1;
+	if (!in->mode64 || seg >= 4)
+		base = segs[seg]->base;
+	lin = base + ea;
+	if (!in->mode64)
+		lin = (u32)lin;
+	if (offset_in_page(lin) + len <= PAGE_SIZE)
+		return 0;
+
+	c.cpl = vmm_x86->get_cpl(xv);
+	for (i = 0; i < 2; i++) {
+		unsigned long la = lin + (i ? PAGE_SIZE - offset_in_page(lin) : 0);
+		long w;
+
+		if (!in->mode64)
+			la = (u32)la;
+		w = vmm_walk(xv, &c, la, write ? VMM_WALK_WRITE : VMM_WALK_READ,
+			     &gpas[i]);
+		if (w < 0)
+			return w;
+		if (w) {
+			xv->exc_cr2 = la;
+			vmm_x86_queue_exception(xv, X86_TRAP_PF, true,
+						w & ~BIT(31));
+			return 1;
+		}
+	}
+	/* Not the access that faulted (a decoding slip): do not split. */
+	if ((gpas[0] ^ fault_gpa) >> PAGE_SHIFT &&
+	    (gpas[1] ^ fault_gpa) >> PAGE_SHIFT)
+		return 0;
+
+	m->write = write;
+	m->nr_frags = 0;
+	m->cur_frag = 0;
+	memcpy(m->buf, &val, sizeof(m->buf));
+	for (i = 0; i < 2; i++) {
+		unsigned int n = i ? len - done : PAGE_SIZE - offset_in_page(lin);
+		unsigned long hva = vmm_gpa_to_hva(xv->vcpu->vm, gpas[i], write);
+
+		if (hva && write &&
+		    copy_to_user((void __user *)hva, m->buf + done, n))
+			return -EFAULT;
+		if (hva && !write &&
+		    copy_from_user(m->buf + done, (void __user *)hva, n))
+			return -EFAULT;
+		if (!hva) {
+			m->frag_gpa[m->nr_frags] = gpas[i];
+			m->frag_off[m->nr_frags] = done;
+			m->frag_len[m->nr_frags] = n;
+			m->nr_frags++;
+		}
+		done += n;
+	}
+	if (!m->nr_frags)
+		return 1;	/* memory changed: execute it again */
+	vmm_x86_mmio_frag_exit(xv);
+	return 2;
+}
+
 int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 {
 	struct vmm_run *run = xv->vcpu->run;
 	struct vmm_x86_mmio_load *ld = &xv->mmio;
 	struct vmm_insn in;
 	int op, modrm = 0, reg = 0, size, r;
+	unsigned int len;
 	bool write = false, imm_src = false;
 	u8 src_size = 0;
 	bool sx = false;
@@ -580,7 +737,7 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 	case 0x88: case 0x89: case 0x8a: case 0x8b:
 		size = (op & 1) ? in.op_size : 1;
 		write = op < 0x8a;
-		modrm = vmm_decode_modrm(&in);
+		modrm = vmm_decode_modrm(xv, &in);
 		if (modrm < 0 || (modrm >> 6) == 3)
 			goto fail;
 		reg = ((modrm >> 3) & 7) | ((in.rex & 4) ? 8 : 0);
@@ -589,7 +746,7 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 		size = (op & 1) ? in.op_size : 1;
 		write = true;
 		imm_src = true;
-		modrm = vmm_decode_modrm(&in);
+		modrm = vmm_decode_modrm(xv, &in);
 		if (modrm < 0 || (modrm >> 6) == 3 || ((modrm >> 3) & 7))
 			goto fail;
 		if (!vmm_read_imm(&in, min(size, 4), &val))
@@ -603,6 +760,9 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 		reg = VMM_REG_RAX;
 		if (!vmm_read_imm(&in, in.addr_size, &moffs))
 			goto fail;
+		in.ea = moffs;
+		in.rip_rel = false;
+		in.ea_ss = false;
 		break;
 	}
 	case 0x0f:
@@ -611,7 +771,7 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 			goto fail;
 		src_size = (op & 1) ? 2 : 1;
 		sx = op >= 0xbe;
-		modrm = vmm_decode_modrm(&in);
+		modrm = vmm_decode_modrm(xv, &in);
 		if (modrm < 0 || (modrm >> 6) == 3)
 			goto fail;
 		reg = ((modrm >> 3) & 7) | ((in.rex & 4) ? 8 : 0);
@@ -621,30 +781,47 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 		goto fail;
 	}
 
+	len = src_size ? src_size : size;
+	if (write && !imm_src)
+		val = vmm_reg_value(xv, &in, reg, size);
+	if (!write) {
+		ld->reg = reg;
+		ld->len = len;
+		ld->dst_size = size;
+		ld->sign_extend = sx;
+		ld->high_byte = size == 1 && !in.rex && reg >= 4 && reg < 8;
+		if (ld->high_byte)
+			ld->reg = reg - 4;
+		ld->next_rip = vmm_insn_next_rip(xv, &in);
+	}
+	ld->nr_frags = 0;
+	r = vmm_mmio_split(xv, &in, gpa, write, len, val);
+	if (r < 0)
+		goto fail;
+	if (r == 1)
+		return 1;
+	if (r == 2) {
+		if (!write) {
+			xv->pending = VMM_PENDING_MMIO_LOAD;
+			return 0;
+		}
+		if (ld->nr_frags > 1)
+			xv->pending = VMM_PENDING_MMIO_STORE;
+		vmm_x86_complete_insn(xv, vmm_insn_next_rip(xv, &in));
+		return 0;
+	}
+
 	run->exit_reason = VMM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
+	run->mmio.len = len;
+	run->mmio.is_write = write;
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	if (write) {
-		if (!imm_src)
-			val = vmm_reg_value(xv, &in, reg, size);
-		run->mmio.len = size;
-		run->mmio.is_write = 1;
 		memcpy(run->mmio.data, &val, size);
 		/* A store is complete once user space has the data. */
 		vmm_x86_complete_insn(xv, vmm_insn_next_rip(xv, &in));
 		return 0;
 	}
-
-	run->mmio.len = src_size ? src_size : size;
-	run->mmio.is_write = 0;
-	ld->reg = reg;
-	ld->len = run->mmio.len;
-	ld->dst_size = size;
-	ld->sign_extend = sx;
-	ld->high_byte = size == 1 && !in.rex && reg >= 4 && reg < 8;
-	if (ld->high_byte)
-		ld->reg = reg - 4;
-	ld->next_rip = vmm_insn_next_rip(xv, &in);
 	xv->pending = VMM_PENDING_MMIO_LOAD;
 	return 0;
 

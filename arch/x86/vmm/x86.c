@@ -424,12 +424,24 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 	return 1;
 }
 
-static void vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
+static int vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
 {
 	struct vmm_x86_mmio_load *m = &xv->mmio;
 	unsigned long val = 0;
 
-	memcpy(&val, xv->vcpu->run->mmio.data, m->len);
+	if (m->nr_frags) {
+		/* A load split at a page boundary: one part per exit. */
+		memcpy(m->buf + m->frag_off[m->cur_frag],
+		       xv->vcpu->run->mmio.data, m->frag_len[m->cur_frag]);
+		if (++m->cur_frag < m->nr_frags) {
+			vmm_x86_mmio_frag_exit(xv);
+			xv->pending = VMM_PENDING_MMIO_LOAD;
+			return 0;
+		}
+		memcpy(&val, m->buf, m->len);
+	} else {
+		memcpy(&val, xv->vcpu->run->mmio.data, m->len);
+	}
 	if (m->sign_extend) {
 		if (m->len == 1)
 			val = (long)(s8)val;
@@ -444,6 +456,7 @@ static void vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
 	else
 		vmm_reg_write_sized(xv, m->reg, m->dst_size, val);
 	vmm_x86_complete_insn(xv, m->next_rip);
+	return 1;
 }
 
 static int vmm_x86_complete_userspace(struct vmm_x86_vcpu *xv)
@@ -456,8 +469,12 @@ static int vmm_x86_complete_userspace(struct vmm_x86_vcpu *xv)
 	case VMM_PENDING_PIO_OUT:
 		return vmm_x86_complete_pio(xv);
 	case VMM_PENDING_MMIO_LOAD:
-		vmm_x86_complete_mmio_load(xv);
-		return 1;
+		return vmm_x86_complete_mmio_load(xv);
+	case VMM_PENDING_MMIO_STORE:
+		/* The store's second MMIO part; RIP is already past it. */
+		xv->mmio.cur_frag = 1;
+		vmm_x86_mmio_frag_exit(xv);
+		return 0;
 	default:
 		return 1;
 	}

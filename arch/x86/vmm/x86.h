@@ -33,6 +33,7 @@ enum vmm_x86_pending {
 	VMM_PENDING_PIO_IN,	/* IN/INS: take data from the run area */
 	VMM_PENDING_PIO_OUT,	/* OUTS: advance RSI/RCX */
 	VMM_PENDING_MMIO_LOAD,	/* MMIO load: write run->mmio.data to a reg */
+	VMM_PENDING_MMIO_STORE,	/* the second MMIO part of a split store */
 };
 
 /* The memory operand of INS (ES:rDI) or OUTS (DS or override:rSI). */
@@ -64,6 +65,14 @@ struct vmm_x86_mmio_load {
 	bool sign_extend;
 	bool high_byte;		/* AH/CH/DH/BH */
 	unsigned long next_rip;
+	/* An access split at a page boundary: its MMIO parts, in order. */
+	u8 nr_frags;		/* 0: not split */
+	u8 cur_frag;
+	bool write;
+	u8 frag_off[2];
+	u8 frag_len[2];
+	gpa_t frag_gpa[2];
+	u8 buf[8];		/* the whole access */
 };
 
 struct vmm_x86_vcpu {
@@ -169,6 +178,7 @@ int vmm_x86_read_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
 int vmm_x86_write_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
 			     const void *buf, unsigned int len);
 int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa);
+void vmm_x86_mmio_frag_exit(struct vmm_x86_vcpu *xv);
 int vmm_x86_skip_insn(struct vmm_x86_vcpu *xv, unsigned int opcode_len);
 int vmm_x86_decode_string_io(struct vmm_x86_vcpu *xv, bool in,
 			     struct vmm_x86_str_op *op);

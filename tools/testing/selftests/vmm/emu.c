@@ -710,4 +710,74 @@ TEST(single_step_cpuid)
 	vm_free(vm);
 }
 
+/* ---- 11: MMIO across a page boundary ---------------------------------- */
+
+#define SPLIT_RAM_GPA	(GUEST_TEST_GPA + 0x10000)
+
+static void guest_mmio_split(void)
+{
+	uint32_t v;
+
+	/* MMIO | MMIO */
+	asm volatile("movl %0, (%1)"
+		     : : "r"(0x11223344), "r"(M + 0xffe) : "memory");
+	asm volatile("movl (%1), %0" : "=r"(v) : "r"(M + 0xffe) : "memory");
+	GUEST_SYNC(v);
+	/* RAM | MMIO */
+	asm volatile("movl %0, (%1)"
+		     : : "r"(0x55667788), "r"(GUEST_TEST_GPA + 0xffe)
+		     : "memory");
+	/* MMIO | RAM */
+	asm volatile("movl %0, (%1)"
+		     : : "r"(0x99aabbcc), "r"(SPLIT_RAM_GPA - 2) : "memory");
+	asm volatile("movl (%1), %0"
+		     : "=r"(v) : "r"(SPLIT_RAM_GPA - 2) : "memory");
+	GUEST_SYNC(v);
+}
+
+static void expect_mmio(struct __test_metadata *_metadata,
+			struct vmm_vcpu *vcpu, uint64_t gpa, bool write,
+			uint16_t data)
+{
+	struct vmm_run *run = vcpu->run;
+	uint16_t v = 0;
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_MMIO);
+	EXPECT_EQ(gpa, run->mmio.phys_addr);
+	EXPECT_EQ(2, run->mmio.len);
+	ASSERT_EQ(write, run->mmio.is_write);
+	if (write) {
+		memcpy(&v, run->mmio.data, 2);
+		EXPECT_EQ(data, v);
+	} else {
+		memcpy(run->mmio.data, &data, 2);
+	}
+}
+
+TEST(mmio_split)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm = vm_create_default(&vcpu, guest_mmio_split);
+	uint8_t *ram1 = vm_add_memslot(vm, 1, 0, GUEST_TEST_GPA, PAGE_SIZE);
+	uint8_t *ram2 = vm_add_memslot(vm, 2, 0, SPLIT_RAM_GPA, PAGE_SIZE);
+	struct ucall uc;
+
+	expect_mmio(_metadata, vcpu, M + 0xffe, true, 0x3344);
+	expect_mmio(_metadata, vcpu, M + 0x1000, true, 0x1122);
+	expect_mmio(_metadata, vcpu, M + 0xffe, false, 0xbbaa);
+	expect_mmio(_metadata, vcpu, M + 0x1000, false, 0xddcc);
+	ASSERT_SYNC(vcpu, &uc, 0xddccbbaa);
+	expect_mmio(_metadata, vcpu, GUEST_TEST_GPA + 0x1000, true, 0x5566);
+	EXPECT_EQ(0x88, ram1[0xffe]);
+	EXPECT_EQ(0x77, ram1[0xfff]);
+	expect_mmio(_metadata, vcpu, SPLIT_RAM_GPA - 2, true, 0xbbcc);
+	EXPECT_EQ(0xaa, ram2[0]);
+	EXPECT_EQ(0x99, ram2[1]);
+	expect_mmio(_metadata, vcpu, SPLIT_RAM_GPA - 2, false, 0x1234);
+	ASSERT_SYNC(vcpu, &uc, 0x99aa1234);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
