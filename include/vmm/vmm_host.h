@@ -39,6 +39,19 @@ struct vmm_memslot {
 	unsigned long userspace_addr;
 	u32 flags;
 	u16 id;
+	/*
+	 * The arch's per-slot data (dirty bitmaps, reverse maps, ...): set
+	 * up by prepare_memory_region(), freed by commit_memory_region() of
+	 * the change that deletes or replaces the slot.  Slot arrays are
+	 * copied by value; the pointer moves with the slot.
+	 */
+	void *arch;
+};
+
+enum vmm_mr_change {
+	VMM_MR_CREATE,
+	VMM_MR_DELETE,
+	VMM_MR_MOVE,
 };
 
 /* An immutable array of slots, replaced as a whole under SRCU. */
@@ -168,10 +181,22 @@ struct vmm_arch_ops {
 	bool (*age_gfn_range)(struct vmm_vm *vm, gfn_t start, gfn_t end,
 			      bool clear);
 	/*
-	 * The highest gfn a memslot may cover: the reach of the second-stage
-	 * tables and of host physical addresses.
+	 * A memslot change, as KVM's kvm_arch_prepare/commit_memory_region().
+	 * prepare runs under vm->slots_lock before anything is visible: it
+	 * checks @new against the arch (the reach of the second-stage tables)
+	 * and may set new->arch; an error leaves everything as it was.
+	 * commit runs once the new slots are published and the old slot's
+	 * mappings are gone, and frees old->arch.  @old is NULL for
+	 * VMM_MR_CREATE, @new for VMM_MR_DELETE.
 	 */
-	gfn_t (*max_gfn)(struct vmm_vm *vm);
+	int (*prepare_memory_region)(struct vmm_vm *vm,
+				     const struct vmm_memslot *old,
+				     struct vmm_memslot *new,
+				     enum vmm_mr_change change);
+	void (*commit_memory_region)(struct vmm_vm *vm,
+				     struct vmm_memslot *old,
+				     const struct vmm_memslot *new,
+				     enum vmm_mr_change change);
 };
 
 extern const struct vmm_arch_ops vmm_arch_ops;

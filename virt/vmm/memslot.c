@@ -237,7 +237,8 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 	gfn_t base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
 	u64 npages = mem->memory_size >> PAGE_SHIFT;
 	u16 id = (u16)mem->slot;
-	struct vmm_memslot zap = {};
+	struct vmm_memslot zap = {}, *new = NULL;
+	enum vmm_mr_change change;
 	int i, j, r;
 
 	r = vmm_check_memory_region(mem);
@@ -262,6 +263,7 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 			if (old_slots->slots[i].id != id)
 				new_slots->slots[j++] = old_slots->slots[i];
 		zap = *old;
+		change = VMM_MR_DELETE;
 	} else if (old) {
 		/* Modify: only a move of an otherwise identical slot. */
 		if (mem->userspace_addr != old->userspace_addr ||
@@ -274,10 +276,6 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 		if (vmm_memslot_overlaps(old_slots, id, base_gfn,
 					 base_gfn + npages))
 			goto out;
-		/* As kvm_arch_prepare_memory_region(): beyond the NPT. */
-		r = -EINVAL;
-		if (base_gfn + npages - 1 > vmm_arch_ops.max_gfn(vm))
-			goto out;
 		new_slots = vmm_memslots_alloc(old_slots->nr);
 		r = -ENOMEM;
 		if (!new_slots)
@@ -285,16 +283,15 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 		memcpy(new_slots->slots, old_slots->slots,
 		       old_slots->nr * sizeof(old_slots->slots[0]));
 		zap = *old;
-		vmm_id_to_memslot(new_slots, id)->base_gfn = base_gfn;
+		change = VMM_MR_MOVE;
+		new = vmm_id_to_memslot(new_slots, id);
+		new->base_gfn = base_gfn;
+		new->arch = NULL;
 	} else {
 		/* Create. */
 		r = -EEXIST;
 		if (vmm_memslot_overlaps(old_slots, id, base_gfn,
 					 base_gfn + npages))
-			goto out;
-		/* As kvm_arch_prepare_memory_region(): beyond the NPT. */
-		r = -EINVAL;
-		if (base_gfn + npages - 1 > vmm_arch_ops.max_gfn(vm))
 			goto out;
 		new_slots = vmm_memslots_alloc(old_slots->nr + 1);
 		r = -ENOMEM;
@@ -308,6 +305,26 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 		s->npages = npages;
 		s->flags = mem->flags;
 		s->userspace_addr = mem->userspace_addr;
+		s->arch = NULL;
+		change = VMM_MR_CREATE;
+		new = s;
+	}
+
+	/* Everything that can fail comes before the first visible change. */
+	if (zap.npages) {
+		inval_slots = vmm_memslots_dup(old_slots);
+		if (!inval_slots) {
+			kvfree(new_slots);
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = vmm_arch_ops.prepare_memory_region(vm, zap.npages ? &zap : NULL,
+					       new, change);
+	if (r) {
+		kvfree(inval_slots);
+		kvfree(new_slots);
+		goto out;
 	}
 
 	if (zap.npages) {
@@ -316,12 +333,6 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 		 * mapping of it appears while the MMU notifier still finds it,
 		 * and drop its mappings; see the comment at the top.
 		 */
-		inval_slots = vmm_memslots_dup(old_slots);
-		if (!inval_slots) {
-			kvfree(new_slots);
-			r = -ENOMEM;
-			goto out;
-		}
 		vmm_id_to_memslot(inval_slots, id)->flags |=
 			VMM_MEMSLOT_INVALID;
 		vmm_swap_memslots(vm, inval_slots);
@@ -331,6 +342,8 @@ int vmm_set_user_memory_region(struct vmm_vm *vm,
 	}
 	vmm_swap_memslots(vm, new_slots);
 	kvfree(old_slots);
+	vmm_arch_ops.commit_memory_region(vm, zap.npages ? &zap : NULL, new,
+					  change);
 	r = 0;
 out:
 	mutex_unlock(&vm->slots_lock);

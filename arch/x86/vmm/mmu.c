@@ -155,7 +155,7 @@ static struct page *vmm_tdp_get_page(unsigned long hva, bool write_fault,
 	return page;
 }
 
-/* The last gfn a memslot may cover; see vmm_x86_max_gfn(). */
+/* The last gfn a memslot may cover; see vmm_x86_prepare_memory_region(). */
 gfn_t vmm_tdp_max_gfn(struct vmm_tdp *tdp)
 {
 	int bits = min_t(int, boot_cpu_data.x86_phys_bits,

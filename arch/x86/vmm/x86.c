@@ -675,14 +675,30 @@ static bool vmm_x86_age_gfn_range(struct vmm_vm *vm, gfn_t start, gfn_t end,
 }
 
 /*
- * As KVM's kvm_mmu_max_gfn(): host MAXPHYADDR, further bounded by what the
- * NPT's levels can translate (48 or 57 bits).
+ * As kvm_arch_prepare_memory_region(): a slot must lie within host
+ * MAXPHYADDR and what the NPT's levels can translate (48 or 57 bits), as
+ * kvm_mmu_max_gfn() says.  No per-slot data yet.
  */
-static gfn_t vmm_x86_max_gfn(struct vmm_vm *vm)
+static int vmm_x86_prepare_memory_region(struct vmm_vm *vm,
+					 const struct vmm_memslot *old,
+					 struct vmm_memslot *new,
+					 enum vmm_mr_change change)
 {
 	struct vmm_x86_vm *xvm = to_x86_vm(vm);
 
-	return xvm->tdp ? vmm_tdp_max_gfn(xvm->tdp) : 0;
+	if (change == VMM_MR_DELETE)
+		return 0;
+	if (!xvm->tdp ||
+	    new->base_gfn + new->npages - 1 > vmm_tdp_max_gfn(xvm->tdp))
+		return -EINVAL;
+	return 0;
+}
+
+static void vmm_x86_commit_memory_region(struct vmm_vm *vm,
+					 struct vmm_memslot *old,
+					 const struct vmm_memslot *new,
+					 enum vmm_mr_change change)
+{
 }
 
 static int vmm_x86_hardware_enable(void)
@@ -726,5 +742,6 @@ const struct vmm_arch_ops vmm_arch_ops = {
 	.vcpu_run		= vmm_x86_vcpu_run,
 	.unmap_gfn_range	= vmm_x86_unmap_gfn_range,
 	.age_gfn_range		= vmm_x86_age_gfn_range,
-	.max_gfn		= vmm_x86_max_gfn,
+	.prepare_memory_region	= vmm_x86_prepare_memory_region,
+	.commit_memory_region	= vmm_x86_commit_memory_region,
 };
