@@ -141,6 +141,8 @@ struct vmm_arch_ops {
 	void (*vm_destroy)(struct vmm_vm *vm);
 	/* Arch part of CHECK_EXTENSION; vm is NULL on the system fd. */
 	long (*check_extension)(struct vmm_vm *vm, long ext);
+	/* System-fd ioctls of the arch (CPUID and MSR lists on x86). */
+	long (*dev_ioctl)(unsigned int ioctl, unsigned long arg);
 	int (*vm_enable_cap)(struct vmm_vm *vm, struct vmm_enable_cap *cap);
 	/* Arch VM ioctls; return -ENOTTY for unknown ones. */
 	long (*vm_ioctl)(struct vmm_vm *vm, unsigned int ioctl,

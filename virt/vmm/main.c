@@ -237,8 +237,7 @@ static long vmm_dev_ioctl(struct file *filp, unsigned int ioctl,
 			return -EINVAL;
 		return vmm_arch_ops.vcpu_mmap_pages * PAGE_SIZE;
 	default:
-		/* KVM on x86 answers unknown system ioctls with -EINVAL. */
-		return -EINVAL;
+		return vmm_arch_ops.dev_ioctl(ioctl, arg);
 	}
 }
 

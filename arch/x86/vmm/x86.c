@@ -655,6 +655,12 @@ static bool vmm_x86_unmap_gfn_range(struct vmm_vm *vm, gfn_t start, gfn_t end)
 	return xvm->tdp ? vmm_tdp_unmap_range(xvm->tdp, start, end) : false;
 }
 
+/* None yet; KVM on x86 answers unknown system ioctls with -EINVAL. */
+static long vmm_x86_dev_ioctl(unsigned int ioctl, unsigned long arg)
+{
+	return -EINVAL;
+}
+
 static void vmm_x86_vcpu_load(struct vmm_vcpu *vcpu, int cpu)
 {
 	vmm_x86->vcpu_load(to_x86(vcpu), cpu);
@@ -737,6 +743,7 @@ const struct vmm_arch_ops vmm_arch_ops = {
 	.vcpu_create		= vmm_x86_vcpu_create,
 	.vcpu_destroy		= vmm_x86_vcpu_destroy,
 	.vcpu_ioctl		= vmm_x86_vcpu_ioctl,
+	.dev_ioctl		= vmm_x86_dev_ioctl,
 	.vcpu_load		= vmm_x86_vcpu_load,
 	.vcpu_put		= vmm_x86_vcpu_put,
 	.vcpu_run		= vmm_x86_vcpu_run,

@@ -760,7 +760,8 @@ static int svm_handle_npf(struct vmm_x86_vcpu *xv)
 	u64 data[3] = { err, gpa, xv->rip };
 	int r;
 
-	r = vmm_tdp_page_fault(vm, to_x86_vm(vm)->tdp, gpa, err & BIT(1));
+	r = vmm_tdp_page_fault(vm, to_x86_vm(vm)->tdp, gpa,
+			       err & PFERR_WRITE_MASK);
 	if (r)
 		return r;
 	/*
@@ -777,7 +778,7 @@ static int svm_handle_npf(struct vmm_x86_vcpu *xv)
 		return 0;
 	}
 	/* Guest page tables or instructions in MMIO: not emulated. */
-	if (err & (BIT_ULL(4) | BIT_ULL(33))) {
+	if (err & (PFERR_FETCH_MASK | PFERR_GUEST_PAGE_MASK)) {
 		vmm_x86_internal_error(xv, VMM_INTERNAL_ERROR_EMULATION, 3, data);
 		return 0;
 	}
