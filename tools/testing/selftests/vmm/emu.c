@@ -515,6 +515,18 @@ TEST(rip_wrap_16)
 #define PTE_A		(1UL << 5)
 #define PTE_D		(1UL << 6)
 
+/* OUTS from @gva, which must raise #PF; report what the handler saw. */
+static void guest_outs_pf(uint64_t gva)
+{
+	asm volatile("lea 1f(%%rip), %%rax\n\t"
+		     "mov %%rax, exc_resume(%%rip)\n\t"
+		     "outsb\n"
+		     "1:"
+		     : "+S"(gva) : "d"(0x91) : "rax", "memory");
+	GUEST_SYNC2(pf_count, pf_err);
+	GUEST_SYNC(pf_cr2);
+}
+
 static void guest_walk(void)
 {
 	uint64_t gva = WALK_GVA;
@@ -523,23 +535,9 @@ static void guest_walk(void)
 	asm volatile("insb" : "+D"(gva) : "d"(0x90) : "memory");
 	GUEST_SYNC(0);
 	/* OUTS from a PTE with a reserved bit (51): #PF, RSVD | P. */
-	gva = WALK_GVA + PAGE_SIZE;
-	asm volatile("lea 1f(%%rip), %%rax\n\t"
-		     "mov %%rax, exc_resume(%%rip)\n\t"
-		     "outsb\n"
-		     "1:"
-		     : "+S"(gva) : "d"(0x91) : "rax", "memory");
-	GUEST_SYNC2(pf_count, pf_err);
-	GUEST_SYNC(pf_cr2);
+	guest_outs_pf(WALK_GVA + PAGE_SIZE);
 	/* bit 63 (XD) with EFER.NXE = 0 is reserved too */
-	gva = WALK_GVA + 2 * PAGE_SIZE;
-	asm volatile("lea 1f(%%rip), %%rax\n\t"
-		     "mov %%rax, exc_resume(%%rip)\n\t"
-		     "outsb\n"
-		     "1:"
-		     : "+S"(gva) : "d"(0x91) : "rax", "memory");
-	GUEST_SYNC2(pf_count, pf_err);
-	GUEST_SYNC(pf_cr2);
+	guest_outs_pf(WALK_GVA + 2 * PAGE_SIZE);
 }
 
 TEST(page_walk)
