@@ -176,6 +176,14 @@ struct vmm_arch_ops {
 	 */
 	bool (*unmap_gfn_range)(struct vmm_vm *vm, gfn_t start, gfn_t end);
 	/*
+	 * Optional, as kvm_arch_flush_remote_tlb(): flush the second-stage
+	 * TLB entries of @vm on every CPU by the arch's own means (arm64's
+	 * broadcast TLBI by VMID) and return 0; without it, or on an error,
+	 * the core makes every vCPU flush before it re-enters and kicks the
+	 * vCPUs in guest mode.  Callable in atomic context.
+	 */
+	int (*flush_remote_tlbs)(struct vmm_vm *vm);
+	/*
 	 * Reclaim's view of the guest's working set, under vm->mmu_lock:
 	 * return true if a second-stage mapping in [start, end) was used
 	 * since the last call, and with @clear start a new period.

@@ -53,6 +53,10 @@ void vmm_flush_remote_tlbs(struct vmm_vm *vm)
 	cpumask_var_t mask;
 	bool have_mask;
 
+	if (vmm_arch_ops.flush_remote_tlbs &&
+	    !vmm_arch_ops.flush_remote_tlbs(vm))
+		return;
+
 	/* Pairs with the smp_wmb() in vmm_vm_create_vcpu(). */
 	smp_rmb();
 	for (i = 0; i < nr; i++)
