@@ -126,6 +126,22 @@ bool vmm_x86_valid_cr4(unsigned long cr4)
 	return !(cr4 & ~(unsigned long)VMM_CR4_VALID);
 }
 
+/* The architectural CR0 checks of kvm_is_valid_cr0(); #GP for the guest. */
+bool vmm_x86_valid_cr0(unsigned long cr0)
+{
+	if (cr0 >> 32)
+		return false;
+	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
+		return false;
+	return !((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE));
+}
+
+/* IA32_APIC_BASE: no x2APIC without CPUID, MAXPHYADDR 36. */
+bool vmm_x86_valid_apic_base(u64 apic_base)
+{
+	return !(apic_base & (GENMASK_ULL(63, VMM_GUEST_MAXPHYADDR) | 0x6ff));
+}
+
 static bool vmm_x86_valid_sregs(const struct vmm_sregs *s)
 {
 	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
@@ -136,22 +152,13 @@ static bool vmm_x86_valid_sregs(const struct vmm_sregs *s)
 	} else if ((s->efer & EFER_LMA) || s->cs.l) {
 		return false;
 	}
-	if (!vmm_x86_valid_cr4(s->cr4))
-		return false;
-	if (s->cr0 >> 32)
-		return false;
-	if ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD))
-		return false;
-	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+	if (!vmm_x86_valid_cr4(s->cr4) || !vmm_x86_valid_cr0(s->cr0))
 		return false;
 	/*
 	 * EFER is not checked, as in KVM: a host-initiated write may set any
 	 * bit, and state the CPU rejects ends in VMM_EXIT_FAIL_ENTRY.
 	 */
-	/* IA32_APIC_BASE: no x2APIC without CPUID, MAXPHYADDR 36. */
-	if (s->apic_base & (GENMASK_ULL(63, VMM_GUEST_MAXPHYADDR) | 0x6ff))
-		return false;
-	return s->cr8 <= 15;
+	return vmm_x86_valid_apic_base(s->apic_base) && s->cr8 <= 15;
 }
 
 static void vmm_x86_get_sregs(struct vmm_x86_vcpu *xv, struct vmm_sregs *s)
@@ -554,6 +561,8 @@ void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv)
 	xv->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
 			(xv->vcpu->vcpu_id == 0 ? MSR_IA32_APICBASE_BSP : 0);
 	xv->tpr = 0;
+	xv->efer = 0;
+	xv->pat = 0x0007040600070406ULL;	/* the power-on default */
 	memset(xv->fpu, 0, sizeof(*xv->fpu));
 	xv->fpu->cwd = 0x37f;
 	xv->fpu->mxcsr = MXCSR_DEFAULT;

@@ -100,6 +100,8 @@ struct vmm_x86_vcpu {
 	unsigned long dr6;
 	unsigned long dr7;
 
+	u64 efer;		/* as the guest sees it; see svm_sync_efer() */
+	u64 pat;
 	u64 apic_base;
 	u8 tpr;			/* CR8 */
 
@@ -145,6 +147,18 @@ struct vmm_x86_ops {
 	/* @sregs has been validated by the common code. */
 	void (*set_sregs)(struct vmm_x86_vcpu *xv, const struct vmm_sregs *sregs);
 	int (*get_cpl)(struct vmm_x86_vcpu *xv);
+	/*
+	 * Guest state for the common exit handlers (exit.c).  The setters
+	 * store what the common code validated; the vendor may defer the
+	 * effect to the next entry.
+	 */
+	unsigned long (*get_cr0)(struct vmm_x86_vcpu *xv);
+	void (*set_cr0)(struct vmm_x86_vcpu *xv, unsigned long cr0);
+	unsigned long (*get_cr4)(struct vmm_x86_vcpu *xv);
+	void (*set_cr4)(struct vmm_x86_vcpu *xv, unsigned long cr4);
+	void (*set_efer)(struct vmm_x86_vcpu *xv, u64 efer);
+	void (*set_pat)(struct vmm_x86_vcpu *xv, u64 pat);
+	void (*get_cs_db_l_bits)(struct vmm_x86_vcpu *xv, int *db, int *l);
 	/* STI / MOV SS interrupt shadow of the next instruction. */
 	bool (*get_interrupt_shadow)(struct vmm_x86_vcpu *xv);
 	void (*set_interrupt_shadow)(struct vmm_x86_vcpu *xv, bool shadow);
@@ -155,6 +169,17 @@ struct vmm_x86_ops {
 extern const struct vmm_x86_ops vmm_svm_ops;
 extern const struct vmm_x86_ops *vmm_x86;
 
+/* exit.c */
+int vmm_x86_inject_gp(struct vmm_x86_vcpu *xv);
+int vmm_x86_inject_ud(struct vmm_x86_vcpu *xv);
+bool vmm_x86_long_mode(struct vmm_x86_vcpu *xv);
+int vmm_x86_handle_cpuid(struct vmm_x86_vcpu *xv);
+int vmm_x86_handle_hlt(struct vmm_x86_vcpu *xv);
+int vmm_x86_handle_hypercall(struct vmm_x86_vcpu *xv);
+int vmm_x86_handle_msr(struct vmm_x86_vcpu *xv, bool write);
+int vmm_x86_handle_cr_write(struct vmm_x86_vcpu *xv, int exit_cr);
+int vmm_x86_handle_dr(struct vmm_x86_vcpu *xv, bool write);
+
 /* x86.c */
 void vmm_x86_queue_exception(struct vmm_x86_vcpu *xv, u8 vector,
 			     bool has_error, u32 error);
@@ -163,6 +188,8 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 		      unsigned long next_rip);
 void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv);
 bool vmm_x86_valid_cr4(unsigned long cr4);
+bool vmm_x86_valid_cr0(unsigned long cr0);
+bool vmm_x86_valid_apic_base(u64 apic_base);
 void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
 			    int ndata, const u64 *data);
 void vmm_x86_complete_insn(struct vmm_x86_vcpu *xv, unsigned long next_rip);

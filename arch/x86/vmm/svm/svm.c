@@ -34,10 +34,6 @@
 
 void __vmm_svm_run(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
 
-/* KVM's hypercall errors (include/uapi/linux/kvm_para.h). */
-#define VMM_HC_ENOSYS	1000
-#define VMM_HC_EPERM	1
-
 #define IOPM_SIZE	(3 * PAGE_SIZE)
 #define MSRPM_SIZE	(2 * PAGE_SIZE)
 
@@ -52,8 +48,6 @@ struct svm_cpu {
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
-	u64 efer;			/* EFER as the guest sees it */
-	u64 pat;
 	u64 asid_generation;
 	int asid_cpu;
 };
@@ -293,9 +287,7 @@ static void svm_vcpu_reset(struct vmm_x86_vcpu *xv)
 	s->dr6 = VMM_DR6_INIT;
 	s->dr7 = VMM_DR7_INIT;
 	s->efer = EFER_SVME;
-	svm->efer = 0;
-	svm->pat = 0x0007040600070406ULL;
-	s->g_pat = svm->pat;
+	s->g_pat = xv->pat;
 	svm->asid_cpu = -1;
 }
 
@@ -431,7 +423,7 @@ static void svm_get_sregs(struct vmm_x86_vcpu *xv, struct vmm_sregs *sregs)
 	sregs->cr2 = s->cr2;
 	sregs->cr3 = s->cr3;
 	sregs->cr4 = s->cr4;
-	sregs->efer = svm->efer;
+	sregs->efer = xv->efer;
 }
 
 static void svm_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *sregs)
@@ -456,7 +448,7 @@ static void svm_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *sregs
 	s->cr2 = sregs->cr2;
 	s->cr3 = sregs->cr3;
 	s->cr4 = sregs->cr4;
-	svm->efer = sregs->efer;
+	xv->efer = sregs->efer;
 	s->efer = sregs->efer | EFER_SVME;
 }
 
@@ -480,58 +472,48 @@ static void svm_set_interrupt_shadow(struct vmm_x86_vcpu *xv, bool shadow)
 		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 }
 
+/* ---- state the common exit handlers use (exit.c) ---------------------- */
+
+static unsigned long svm_get_cr0(struct vmm_x86_vcpu *xv)
+{
+	return to_svm(xv)->vmcb->save.cr0;
+}
+
+/* EFER.LME and the CR0 intercept follow at the next entry (svm_sync_efer). */
+static void svm_set_cr0(struct vmm_x86_vcpu *xv, unsigned long cr0)
+{
+	to_svm(xv)->vmcb->save.cr0 = cr0;
+}
+
+static unsigned long svm_get_cr4(struct vmm_x86_vcpu *xv)
+{
+	return to_svm(xv)->vmcb->save.cr4;
+}
+
+static void svm_set_cr4(struct vmm_x86_vcpu *xv, unsigned long cr4)
+{
+	to_svm(xv)->vmcb->save.cr4 = cr4;
+}
+
+static void svm_set_efer(struct vmm_x86_vcpu *xv, u64 efer)
+{
+	to_svm(xv)->vmcb->save.efer = efer | EFER_SVME;
+}
+
+static void svm_set_pat(struct vmm_x86_vcpu *xv, u64 pat)
+{
+	to_svm(xv)->vmcb->save.g_pat = pat;
+}
+
+static void svm_get_cs_db_l_bits(struct vmm_x86_vcpu *xv, int *db, int *l)
+{
+	u16 attrib = to_svm(xv)->vmcb->save.cs.attrib;
+
+	*db = !!(attrib & SVM_SELECTOR_DB_MASK);
+	*l = !!(attrib & SVM_SELECTOR_L_MASK);
+}
+
 /* ---- exit handlers ------------------------------------------------------ */
-
-static bool svm_long_mode(struct vmm_x86_vcpu *xv)
-{
-	struct vmcb_save_area *s = &to_svm(xv)->vmcb->save;
-
-	return (s->efer & EFER_LMA) && (s->cs.attrib & SVM_SELECTOR_L_MASK);
-}
-
-static int svm_inject_gp(struct vmm_x86_vcpu *xv)
-{
-	vmm_x86_queue_exception(xv, X86_TRAP_GP, true, 0);
-	return 1;
-}
-
-static int svm_inject_ud(struct vmm_x86_vcpu *xv)
-{
-	vmm_x86_queue_exception(xv, X86_TRAP_UD, false, 0);
-	return 1;
-}
-
-static int svm_handle_cpuid(struct vmm_x86_vcpu *xv)
-{
-	/* No CPUID table (yet): every leaf reads as zero, as in KVM. */
-	xv->regs[VMM_REG_RAX] = 0;
-	xv->regs[VMM_REG_RBX] = 0;
-	xv->regs[VMM_REG_RCX] = 0;
-	xv->regs[VMM_REG_RDX] = 0;
-	return vmm_x86_skip_insn(xv, 2);
-}
-
-static int svm_handle_hlt(struct vmm_x86_vcpu *xv)
-{
-	int r = vmm_x86_skip_insn(xv, 1);
-
-	if (r <= 0)
-		return r;
-	xv->vcpu->run->exit_reason = VMM_EXIT_HLT;
-	return 0;
-}
-
-static int svm_handle_vmmcall(struct vmm_x86_vcpu *xv)
-{
-	unsigned long ret;
-
-	/* No hypercall is implemented; KVM's error codes. */
-	ret = svm_get_cpl(xv) ? -VMM_HC_EPERM : -VMM_HC_ENOSYS;
-	if (!svm_long_mode(xv))
-		ret = (u32)ret;
-	xv->regs[VMM_REG_RAX] = ret;
-	return vmm_x86_skip_insn(xv, 3);
-}
 
 static int svm_handle_io(struct vmm_x86_vcpu *xv)
 {
@@ -560,101 +542,6 @@ static int svm_handle_io(struct vmm_x86_vcpu *xv)
 				 c->exit_info_2);
 }
 
-#define APIC_BASE_RESERVED	(GENMASK_ULL(63, 36) | 0x6ff)
-#define EFER_GUEST_RESERVED	(~(u64)(EFER_SCE | EFER_LME | EFER_LMA))
-
-static bool svm_pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t > 7 || t == 2 || t == 3)
-			return false;
-	}
-	return true;
-}
-
-static int svm_handle_msr(struct vmm_x86_vcpu *xv)
-{
-	struct svm_vcpu *svm = to_svm(xv);
-	u32 msr = xv->regs[VMM_REG_RCX];
-	bool write = svm->vmcb->control.exit_info_1;
-	u64 data = (u32)xv->regs[VMM_REG_RAX] |
-		   (u64)(u32)xv->regs[VMM_REG_RDX] << 32;
-
-	switch (msr) {
-	case MSR_EFER:
-		if (!write) {
-			data = svm->efer;
-			break;
-		}
-		/*
-		 * Without a CPUID table the guest has neither long mode nor
-		 * NX, so only SCE is writable (KVM: __kvm_valid_efer()).
-		 */
-		if ((data & EFER_GUEST_RESERVED) ||
-		    (data & (EFER_LME | EFER_NX)) != (svm->efer & EFER_LME))
-			return svm_inject_gp(xv);
-		data = (data & ~EFER_LMA) | (svm->efer & EFER_LMA);
-		svm->efer = data;
-		svm->vmcb->save.efer = data | EFER_SVME;
-		break;
-	case MSR_IA32_CR_PAT:
-		if (!write) {
-			data = svm->pat;
-			break;
-		}
-		if (!svm_pat_valid(data))
-			return svm_inject_gp(xv);
-		svm->pat = data;
-		svm->vmcb->save.g_pat = data;
-		break;
-	case MSR_IA32_APICBASE:
-		if (!write) {
-			data = xv->apic_base;
-			break;
-		}
-		if (data & APIC_BASE_RESERVED)
-			return svm_inject_gp(xv);
-		xv->apic_base = data;
-		break;
-	case MSR_IA32_TSC:
-		if (write)
-			return svm_inject_gp(xv);
-		data = rdtsc();
-		break;
-	default:
-		return svm_inject_gp(xv);
-	}
-	if (!write) {
-		xv->regs[VMM_REG_RAX] = (u32)data;
-		xv->regs[VMM_REG_RDX] = data >> 32;
-	}
-	return vmm_x86_skip_insn(xv, 2);
-}
-
-static int svm_handle_cr4_write(struct vmm_x86_vcpu *xv)
-{
-	struct vmcb_save_area *s = &to_svm(xv)->vmcb->save;
-	unsigned long val;
-	int cr, r;
-
-	r = vmm_x86_decode_cr_write(xv, s->cr0, &cr, &val);
-	if (r <= 0 || cr < 0)
-		return r;
-	if (cr != 4 || !vmm_x86_valid_cr4(val))
-		return svm_inject_gp(xv);
-	if ((s->efer & EFER_LMA) && !(val & X86_CR4_PAE))
-		return svm_inject_gp(xv);
-	s->cr4 = val;
-	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
-	/* A change of the paging mode flushes the guest TLB. */
-	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu->requests);
-	return 1;
-}
-
 /*
  * EFER.LME is kept out of the VMCB while guest paging is off, as KVM does:
  * the guest's MOV to CR0 that turns paging on is intercepted and activates
@@ -669,86 +556,16 @@ static void svm_sync_efer(struct vmm_x86_vcpu *xv)
 	u32 *w = &vmcb->control.intercepts[INTERCEPT_CR];
 
 	if (vmcb->save.cr0 & X86_CR0_PG) {
-		vmcb->save.efer = svm->efer | EFER_SVME;
+		vmcb->save.efer = xv->efer | EFER_SVME;
 		*w &= ~BIT(INTERCEPT_CR0_WRITE);
 		return;
 	}
-	svm->efer &= ~EFER_LMA;
-	vmcb->save.efer = (svm->efer & ~(u64)EFER_LME) | EFER_SVME;
-	if (svm->efer & EFER_LME)
+	xv->efer &= ~EFER_LMA;
+	vmcb->save.efer = (xv->efer & ~(u64)EFER_LME) | EFER_SVME;
+	if (xv->efer & EFER_LME)
 		*w |= BIT(INTERCEPT_CR0_WRITE);
 	else
 		*w &= ~BIT(INTERCEPT_CR0_WRITE);
-}
-
-static int svm_handle_cr0_write(struct vmm_x86_vcpu *xv)
-{
-	struct svm_vcpu *svm = to_svm(xv);
-	struct vmcb_save_area *s = &svm->vmcb->save;
-	unsigned long val;
-	int cr, r;
-
-	/* MOV to CR0, CLTS or LMSW */
-	r = vmm_x86_decode_cr_write(xv, s->cr0, &cr, &val);
-	if (r <= 0 || cr < 0)
-		return r;
-	if (cr != 0 || (val >> 32) ||
-	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
-	    ((val & X86_CR0_PG) && !(val & X86_CR0_PE)))
-		return svm_inject_gp(xv);
-	/*
-	 * As kvm_set_cr0(): long mode needs PAE, and CS.L = 1 would make the
-	 * code segment 64-bit without a transition through compatibility
-	 * mode.
-	 */
-	if ((val & X86_CR0_PG) && !(s->cr0 & X86_CR0_PG) &&
-	    (svm->efer & EFER_LME)) {
-		if (!(s->cr4 & X86_CR4_PAE) ||
-		    (s->cs.attrib & SVM_SELECTOR_L_MASK))
-			return svm_inject_gp(xv);
-		svm->efer |= EFER_LMA;
-	}
-	s->cr0 = val | X86_CR0_ET;
-	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
-	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu->requests);
-	return 1;
-}
-
-static int svm_handle_dr(struct vmm_x86_vcpu *xv, bool write)
-{
-	struct vmcb_save_area *s = &to_svm(xv)->vmcb->save;
-	int dr, gpr, r;
-	unsigned long val;
-
-	r = vmm_x86_decode_mov_crdr(xv, write ? 0x23 : 0x21, &dr, &gpr);
-	if (r <= 0 || dr < 0)
-		return r;
-	if (dr == 4 || dr == 5) {
-		if (s->cr4 & X86_CR4_DE)
-			return svm_inject_ud(xv);
-		dr += 2;
-	}
-	if (dr > 7)
-		return svm_inject_ud(xv);
-	if (write) {
-		/* Outside 64-bit mode the operand is 32 bits wide. */
-		val = xv->regs[gpr];
-		if (!svm_long_mode(xv))
-			val = (u32)val;
-		if (dr >= 6 && (val >> 32))
-			return svm_inject_gp(xv);
-		if (dr < 4)
-			xv->db[dr] = val;
-		else if (dr == 6)
-			xv->dr6 = (val & VMM_DR6_VOLATILE) | VMM_DR6_FIXED_1;
-		else
-			xv->dr7 = (val & VMM_DR7_VOLATILE) | VMM_DR7_INIT;
-	} else {
-		val = dr < 4 ? xv->db[dr] : dr == 6 ? xv->dr6 : xv->dr7;
-		xv->regs[gpr] = svm_long_mode(xv) ? val : (u32)val;
-	}
-	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
-	return 1;
 }
 
 static int svm_handle_npf(struct vmm_x86_vcpu *xv)
@@ -809,25 +626,24 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 	case SVM_EXIT_SMI:
 		return 1;
 	case SVM_EXIT_CPUID:
-		return svm_handle_cpuid(xv);
+		return vmm_x86_handle_cpuid(xv);
 	case SVM_EXIT_HLT:
-		return svm_handle_hlt(xv);
+		return vmm_x86_handle_hlt(xv);
 	case SVM_EXIT_IOIO:
 		return svm_handle_io(xv);
 	case SVM_EXIT_MSR:
-		return svm_handle_msr(xv);
+		return vmm_x86_handle_msr(xv, svm->vmcb->control.exit_info_1);
 	case SVM_EXIT_NPF:
 		return svm_handle_npf(xv);
 	case SVM_EXIT_VMMCALL:
-		return svm_handle_vmmcall(xv);
+		return vmm_x86_handle_hypercall(xv);
 	case SVM_EXIT_WRITE_CR0:
-		return svm_handle_cr0_write(xv);
 	case SVM_EXIT_WRITE_CR4:
-		return svm_handle_cr4_write(xv);
+		return vmm_x86_handle_cr_write(xv, code - SVM_EXIT_WRITE_CR0);
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 15:
-		return svm_handle_dr(xv, false);
+		return vmm_x86_handle_dr(xv, false);
 	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 15:
-		return svm_handle_dr(xv, true);
+		return vmm_x86_handle_dr(xv, true);
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
 		return svm_reflect_exception(xv, X86_TRAP_DB);
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
@@ -843,7 +659,7 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 		/* NOPs, like KVM's default MWAIT_NEVER_UD_FAULTS quirk. */
 		return vmm_x86_skip_insn(xv, 3);
 	case SVM_EXIT_RDPMC:
-		return svm_inject_gp(xv);
+		return vmm_x86_inject_gp(xv);
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
@@ -854,7 +670,7 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 	case SVM_EXIT_RDTSCP:
 	case SVM_EXIT_RDPRU:
 	case SVM_EXIT_XSETBV:
-		return svm_inject_ud(xv);
+		return vmm_x86_inject_ud(xv);
 	case SVM_EXIT_SHUTDOWN:
 		/* The VMCB is undefined after a shutdown: reset the vCPU. */
 		vmm_x86_vcpu_reset(xv);
@@ -1084,9 +900,12 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	xv->rip = vmcb->save.rip;
 	xv->rflags = vmcb->save.rflags;
 	xv->tpr = vmcb->control.int_ctl & V_TPR_MASK;
-	/* The CPU clears EFER.LMA when the guest turns paging off. */
-	if (vmcb->save.cr0 & X86_CR0_PG)
-		svm->efer = (svm->efer & ~EFER_LMA) | (vmcb->save.efer & EFER_LMA);
+	/*
+	 * The CPU clears EFER.LMA when the guest turns paging off (a CR0
+	 * write vmm does not intercept while paging is on) and the VMCB's
+	 * LMA is what the guest has; without paging it is 0 there too.
+	 */
+	xv->efer = (xv->efer & ~EFER_LMA) | (vmcb->save.efer & EFER_LMA);
 
 	return svm_handle_exit(xv);
 }
@@ -1107,6 +926,13 @@ const struct vmm_x86_ops vmm_svm_ops = {
 	.get_sregs		= svm_get_sregs,
 	.set_sregs		= svm_set_sregs,
 	.get_cpl		= svm_get_cpl,
+	.get_cr0		= svm_get_cr0,
+	.set_cr0		= svm_set_cr0,
+	.get_cr4		= svm_get_cr4,
+	.set_cr4		= svm_set_cr4,
+	.set_efer		= svm_set_efer,
+	.set_pat		= svm_set_pat,
+	.get_cs_db_l_bits	= svm_get_cs_db_l_bits,
 	.get_interrupt_shadow	= svm_get_interrupt_shadow,
 	.set_interrupt_shadow	= svm_set_interrupt_shadow,
 	.run			= svm_run,
