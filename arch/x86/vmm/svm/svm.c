@@ -34,6 +34,20 @@
 
 void __vmm_svm_run(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
 
+/*
+ * bench_floor: VMMCALL with this RAX ("vmmfloor") only skips the instruction,
+ * so that tools/vmm-bench can time a bare VMRUN/#VMEXIT round trip.  Off by
+ * default; test-only (Documentation/api.rst).
+ */
+#define VMM_HC_BENCH_FLOOR	0x766d6d666c6f6f72ULL
+/* Floor exits resumed in a row before the normal path runs again. */
+#define SVM_FLOOR_MAX		256
+
+static bool bench_floor __read_mostly;
+module_param(bench_floor, bool, 0444);
+MODULE_PARM_DESC(bench_floor,
+		 "Test only: VMMCALL with RAX=0x766d6d666c6f6f72 is resumed right after the #VMEXIT, to time the bare world switch (default: off)");
+
 #define IOPM_SIZE	(3 * PAGE_SIZE)
 #define MSRPM_SIZE	(2 * PAGE_SIZE)
 
@@ -636,6 +650,9 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 	case SVM_EXIT_NPF:
 		return svm_handle_npf(xv);
 	case SVM_EXIT_VMMCALL:
+		/* The floor hypercall that svm_floor_resume() left to us. */
+		if (bench_floor && xv->regs[VMM_REG_RAX] == VMM_HC_BENCH_FLOOR)
+			return vmm_x86_skip_insn(xv, 3);
 		return vmm_x86_handle_hypercall(xv);
 	case SVM_EXIT_WRITE_CR0:
 	case SVM_EXIT_WRITE_CR4:
@@ -710,6 +727,41 @@ static void svm_handle_mce(void)
 }
 
 /*
+ * bench_floor: was this exit the floor hypercall, and may the guest go on
+ * at once, still in guest mode for RCU, accounting and vcpu->mode?  Only
+ * in the plain case: 64-bit mode (no RIP wrap), no single step, no
+ * interrupt shadow to end, no event to re-inject or queued interrupt to
+ * inject, no request, signal or reschedule pending, and at most
+ * SVM_FLOOR_MAX times in a row.  Anything else, and the normal path
+ * handles the floor hypercall (svm_handle_exit()) and everything else.
+ * A host interrupt or NMI that arrives meanwhile is pending while GIF is
+ * 0 and makes the next VMRUN exit at once with INTR or NMI, which ends the
+ * loop.  The TLB flush, if one was asked for, was done by the first VMRUN.
+ */
+static __always_inline bool svm_floor_resume(struct vmm_x86_vcpu *xv,
+					     struct vmcb *vmcb, u32 *n)
+{
+	if (vmcb->control.exit_code != SVM_EXIT_VMMCALL ||
+	    vmcb->save.rax != VMM_HC_BENCH_FLOOR)
+		return false;
+	if (!(vmcb->save.efer & EFER_LMA) ||
+	    !(vmcb->save.cs.attrib & SVM_SELECTOR_L_MASK) ||
+	    (vmcb->save.rflags & X86_EFLAGS_TF) ||
+	    (vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) ||
+	    (vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) ||
+	    xv->pending_irq >= 0 || READ_ONCE(xv->vcpu->requests) ||
+	    (read_thread_flags() & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL |
+				    _TIF_NEED_RESCHED)) ||
+	    *n >= SVM_FLOOR_MAX)
+		return false;
+	vmcb->save.rip += 3;
+	vmcb->control.event_inj = 0;
+	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	++*n;
+	return true;
+}
+
+/*
  * The world switch proper, in .noinstr.text like kvm_amd's
  * svm_vcpu_enter_exit(): between guest_state_enter_irqoff() and
  * guest_state_exit_irqoff() RCU may be in an extended quiescent state
@@ -717,16 +769,22 @@ static void svm_handle_mce(void)
  * nothing here may be traced or instrumented.  RFLAGS.IF is set for
  * VMRUN because the host's IF gates physical interrupts in the guest
  * (V_INTR_MASKING); GIF is 0 throughout, so no IRQ is taken here.
+ * Returns the number of #VMEXITs: more than one only with bench_floor.
  */
-static noinstr void svm_enter_exit(struct svm_vcpu *svm, unsigned long *regs,
-				   u64 host_save_pa)
+static noinstr u32 svm_enter_exit(struct vmm_x86_vcpu *xv, u64 host_save_pa)
 {
+	struct svm_vcpu *svm = xv->backend;	/* to_svm() may not inline */
+	u32 n = 0;
+
 	guest_state_enter_irqoff();
 	raw_local_irq_enable();
-	amd_clear_divider();
-	__vmm_svm_run(svm->vmcb_pa, regs, host_save_pa);
+	do {
+		amd_clear_divider();
+		__vmm_svm_run(svm->vmcb_pa, xv->regs, host_save_pa);
+	} while (unlikely(bench_floor) && svm_floor_resume(xv, svm->vmcb, &n));
 	raw_local_irq_disable();
 	guest_state_exit_irqoff();
+	return n + 1;
 }
 
 static void svm_new_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
@@ -800,6 +858,7 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	struct svm_cpu *sd;
 	unsigned long host_dr6, host_dr7;
 	u64 host_tsc_aux = 0;
+	u32 exits;
 	int cpu;
 
 	/* Disables preemption until kernel_fpu_end(). */
@@ -865,7 +924,7 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 		if (host_tsc_aux)
 			wrmsrl(MSR_TSC_AUX, 0);
 	}
-	svm_enter_exit(svm, xv->regs, __sme_set(page_to_phys(sd->host_save)));
+	exits = svm_enter_exit(xv, __sme_set(page_to_phys(sd->host_save)));
 	if (host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 
@@ -889,7 +948,7 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	 * does the same).  STI's shadow needs one instruction before CLI.
 	 */
 	local_irq_enable();
-	xv->stat_exits++;
+	xv->stat_exits += exits;
 	local_irq_disable();
 	guest_timing_exit_irqoff();
 	local_irq_enable();
