@@ -15,6 +15,12 @@
 /* A hypercall number that KVM does not know: it returns -KVM_ENOSYS */
 #define BENCH_HC_UNKNOWN	0x7ffe
 
+/*
+ * vmm's test-only floor hypercall (module parameter bench_floor): "vmmfloor"
+ * in rax, resumed right after the #VMEXIT (Documentation/api.rst)
+ */
+#define BENCH_HC_FLOOR		0x766d6d666c6f6f72
+
 /* Guest physical layout (slot 0 covers [0, BENCH_SLOT0_SIZE)) */
 #define BENCH_SLOT0_SIZE	0x200000
 #define BENCH_PML4		0x1000
@@ -35,6 +41,7 @@
 extern const unsigned char guest_io[], guest_io_end[];
 extern const unsigned char guest_cpuid[], guest_cpuid_end[];
 extern const unsigned char guest_vmmcall[], guest_vmmcall_end[];
+extern const unsigned char guest_floor[], guest_floor_end[];
 extern const unsigned char guest_touch[], guest_touch_end[];
 #endif
 

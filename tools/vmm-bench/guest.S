@@ -60,6 +60,27 @@ guest_vmmcall:
 guest_vmmcall_end:
 
 /*
+ * r8 = iterations.  Executes VMMCALL with vmm's floor hypercall number r8
+ * times: with bench_floor=1 vmm resumes the guest right after the #VMEXIT,
+ * so this times a bare VMRUN/#VMEXIT round trip.  Only the registers the
+ * vmmcall loop sets are set, so the two loops differ in rax only.
+ */
+	.globl	guest_floor, guest_floor_end
+guest_floor:
+	outb	%al, $BENCH_PORT_SYNC
+1:	movabsq	$BENCH_HC_FLOOR, %rax
+	xorl	%ebx, %ebx
+	xorl	%ecx, %ecx
+	xorl	%edx, %edx
+	xorl	%esi, %esi
+	vmmcall
+	decq	%r8
+	jnz	1b
+	outb	%al, $BENCH_PORT_DONE
+	hlt
+guest_floor_end:
+
+/*
  * rdi = first address, r8 = pages.  Writes one byte to each 4 KiB page of
  * [rdi, rdi + r8 * 4096): the first touch of a page the nested page table
  * does not map yet.

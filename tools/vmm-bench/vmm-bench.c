@@ -56,6 +56,9 @@
 /* what KVM leaves in rax for an unknown hypercall: -KVM_ENOSYS */
 #define HC_ENOSYS	((uint64_t)-1000)
 
+/* where vmm shows its bench_floor module parameter */
+#define FLOOR_PARAM	"/sys/module/vmm/parameters/bench_floor"
+
 /* size of the memory slot of the VM create+destroy benchmark */
 #define SMALL_SLOT_SIZE	0x10000
 
@@ -72,13 +75,28 @@ struct dev {
 	char label[32];
 	int fd;		/* -1: missing, its column is left empty */
 	size_t run_size;
+	bool floor;	/* vmm with bench_floor=1: the floor can be timed */
 };
+
+/* what a benchmark's floor ratio means */
+enum exit_kind {
+	NO_EXIT,	/* not an exit (or the floor itself): no ratio */
+	EXIT_KERNEL,	/* an exit handled in the kernel */
+	EXIT_USER,	/* an exit to user space: ratio for information */
+};
+
+/*
+ * fn returns 0 with *ns set, -1 on failure, or NOT_APPLICABLE when the
+ * device cannot run the benchmark (n/a in the table).
+ */
+#define NOT_APPLICABLE	1
 
 struct bench {
 	const char *name;
 	const char *what;
 	long iters;
 	int (*fn)(const struct dev *dev, long iters, double *ns);
+	enum exit_kind kind;
 	bool selected;
 };
 
@@ -424,6 +442,28 @@ static int bench_vmmcall(const struct dev *dev, long iters, double *ns)
 }
 
 /*
+ * 0. the floor: VMMCALL with vmm's floor hypercall number, which vmm with
+ * bench_floor=1 resumes right after the #VMEXIT.  Only such a device runs
+ * it; rax must still hold the number at the end, or the hypercall went
+ * the normal way.
+ */
+static int bench_floor(const struct dev *dev, long iters, double *ns)
+{
+	uint64_t rax;
+
+	if (!dev->floor)
+		return NOT_APPLICABLE;
+	if (bench_loop(dev, guest_floor, guest_floor_end, iters, ns, &rax))
+		return -1;
+	if (rax != BENCH_HC_FLOOR) {
+		msg("floor hypercall left rax = 0x%llx, not the number: not a floor",
+		    (unsigned long long)rax);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * 3. first guest touch of 4 KiB pages of a fresh memory slot.
  *
  * The host memory behind the slot is faulted in (written) before the VM
@@ -550,15 +590,23 @@ out_unmap:
 
 /* Default iteration counts: a few seconds each on kvm-amd under QEMU TCG. */
 static struct bench benches[] = {
+	{ .name = "floor", .iters = 100000, .fn = bench_floor,
+	  .kind = NO_EXIT,
+	  .what = "bare VMRUN/#VMEXIT round trip (vmm, bench_floor=1)" },
 	{ .name = "io-out", .iters = 100000, .fn = bench_io,
+	  .kind = EXIT_USER,
 	  .what = "OUT exit to user space and back" },
 	{ .name = "cpuid", .iters = 100000, .fn = bench_cpuid,
+	  .kind = EXIT_KERNEL,
 	  .what = "CPUID exit handled in the kernel" },
 	{ .name = "vmmcall", .iters = 100000, .fn = bench_vmmcall,
+	  .kind = EXIT_KERNEL,
 	  .what = "unknown hypercall handled in the kernel" },
 	{ .name = "npf-4k", .iters = 65536, .fn = bench_npf,
+	  .kind = EXIT_KERNEL,
 	  .what = "first touch of a 4 KiB page (nested page fault)" },
 	{ .name = "vm-create", .iters = 100, .fn = bench_vm_create,
+	  .kind = NO_EXIT,
 	  .what = "CREATE_VM + slot + CREATE_VCPU + close" },
 };
 
@@ -574,6 +622,20 @@ static struct bench *find_bench(const char *name, size_t len)
 		    !strncmp(benches[i].name, name, len))
 			return &benches[i];
 	return NULL;
+}
+
+/* vmm loaded with bench_floor=1?  Only then can /dev/vmm time the floor. */
+static bool floor_param_on(void)
+{
+	char buf[4] = "";
+	FILE *f = fopen(FLOOR_PARAM, "r");
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] == 'Y';
 }
 
 static int open_dev(struct dev *dev, bool allow_missing)
@@ -604,6 +666,10 @@ static int open_dev(struct dev *dev, bool allow_missing)
 		return -1;
 	}
 	dev->run_size = sz;
+	dev->floor = !strcmp(dev->label, "vmm") && floor_param_on();
+	if (!strcmp(dev->label, "vmm") && !dev->floor)
+		msg("%s not Y: no floor (load vmm.ko with bench_floor=1)",
+		    FLOOR_PARAM);
 	return 0;
 }
 
@@ -630,9 +696,40 @@ static void usage(FILE *f)
 			benches[i].iters, benches[i].what);
 }
 
+/* a measured figure, not an error (NAN) or n/a (< 0) */
+static bool measured(double ns)
+{
+	return !isnan(ns) && ns >= 0;
+}
+
+static struct bench *floor_bench(void)
+{
+	size_t i;
+
+	for (i = 0; i < NR_BENCHES; i++)
+		if (benches[i].fn == bench_floor)
+			return &benches[i];
+	return NULL;
+}
+
+/*
+ * The last column: the first device's figure over its floor, for every
+ * exit; "*" marks exits to user space, whose ratio is for information.
+ */
+static void print_floor_ratio(const struct bench *b, double ns, double floor)
+{
+	if (b->kind == NO_EXIT)
+		printf(" %16s", "-");
+	else if (!measured(ns) || !measured(floor) || floor <= 0)
+		printf(" %16s", "n/a");
+	else
+		printf(" %15.2f%c", ns / floor, b->kind == EXIT_USER ? '*' : ' ');
+}
+
 static void print_table(struct dev *devs, int ndevs,
 			double res[][MAX_DEVS])
 {
+	double floor = res[floor_bench() - benches][0];
 	char head[80];
 	size_t b;
 	int d;
@@ -647,6 +744,8 @@ static void print_table(struct dev *devs, int ndevs,
 			 devs[1].label);
 		printf(" %16s", head);
 	}
+	snprintf(head, sizeof(head), "ratio(%s/floor)", devs[0].label);
+	printf(" %16s", head);
 	printf("\n");
 
 	for (b = 0; b < NR_BENCHES; b++) {
@@ -658,16 +757,19 @@ static void print_table(struct dev *devs, int ndevs,
 				printf(" %12s", "-");
 			else if (isnan(res[b][d]))
 				printf(" %12s", "error");
+			else if (res[b][d] < 0)
+				printf(" %12s", "n/a");
 			else
 				printf(" %12.1f", res[b][d]);
 		}
 		if (ndevs == 2) {
-			if (isnan(res[b][0]) || isnan(res[b][1]) ||
+			if (!measured(res[b][0]) || !measured(res[b][1]) ||
 			    res[b][1] <= 0)
 				printf(" %16s", "n/a");
 			else
 				printf(" %16.2f", res[b][0] / res[b][1]);
 		}
+		print_floor_ratio(&benches[b], res[b][0], floor);
 		printf("\n");
 	}
 	printf("iterations:");
@@ -675,6 +777,9 @@ static void print_table(struct dev *devs, int ndevs,
 		if (benches[b].selected)
 			printf(" %s=%ld", benches[b].name, benches[b].iters);
 	printf(" (npf-4k: pages, %ld MiB per VM)\n", npf_slot_mib);
+	printf("note: floor = bare VMRUN/#VMEXIT round trip on %s (bench_floor=1);"
+	       " * = exit to user space, ratio for information\n",
+	       devs[0].label);
 }
 
 enum { OPT_DEV = 1, OPT_ALLOW_MISSING, OPT_ONLY, OPT_ITERS, OPT_SCALE,
@@ -839,6 +944,10 @@ int main(int argc, char **argv)
 			t0 = now_ns();
 			ret = benches[b].fn(&devs[d], benches[b].iters, &ns);
 			alarm(0);
+			if (ret == NOT_APPLICABLE) {
+				res[b][d] = -1;
+				continue;
+			}
 			if (ret) {
 				msg("%s: FAILED", benches[b].name);
 				failed = 1;
