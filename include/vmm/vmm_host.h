@@ -217,6 +217,35 @@ void vmm_flush_remote_tlbs(struct vmm_vm *vm);
 int vmm_vcpu_handle_work(struct vmm_vcpu *vcpu);
 
 /*
+ * TIF_NOTIFY_RESUME work the guest must not outrun: task work (which also
+ * delivers POSIX CPU timers and RLIMIT_CPU in 6.1), memory.high reclaim
+ * and block cgroup throttling.  All of it runs on the return to user space
+ * (resume_user_mode_work(), which a module cannot call), so VMM_RUN
+ * returns -EINTR for it.  The flag alone is not enough: rseq sets it on
+ * every preemption of a thread with a registered rseq area, and its
+ * update can wait until VMM_RUN returns anyway.  Without the flag nothing
+ * is due yet (task work added with TWA_NONE waits for one).
+ */
+static inline bool vmm_notify_resume_pending(void)
+{
+	struct task_struct *t = current;
+
+	if (!test_thread_flag(TIF_NOTIFY_RESUME))
+		return false;
+	if (task_work_pending(t))
+		return true;
+#ifdef CONFIG_MEMCG
+	if (READ_ONCE(t->memcg_nr_pages_over_high))
+		return true;
+#endif
+#ifdef CONFIG_BLK_CGROUP
+	if (READ_ONCE(t->throttle_queue))
+		return true;
+#endif
+	return false;
+}
+
+/*
  * Work that must not wait while the guest runs: the entry checks it with
  * IRQs off, after vcpu->mode is IN_GUEST_MODE, and backs out to
  * vmm_vcpu_handle_work() if there is any (xfer_to_guest_mode_work_pending()
@@ -226,7 +255,7 @@ static inline bool vmm_vcpu_work_pending(void)
 {
 	return (read_thread_flags() & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL |
 				       _TIF_NEED_RESCHED)) ||
-	       task_work_pending(current);
+	       vmm_notify_resume_pending();
 }
 bool vmm_hardware_enabled_this_cpu(void);
 bool vmm_hardware_rebooting(void);

@@ -59,15 +59,20 @@ static void vmm_mn_invalidate_range_end(struct mmu_notifier *mn,
 /*
  * Reclaim and working-set estimation ask whether the guest used a page:
  * the accessed bits of the second-stage tables answer for the guest, as
- * the host page tables answer for the VMM.  No TLB flush, as in KVM.
+ * the host page tables answer for the VMM.  As in KVM 6.1, clear_flush_young
+ * flushes the guest TLBs when it cleared a bit, so the guest's next use
+ * walks the tables and sets it again (a cached translation would keep a
+ * hot page looking idle); clear_young and test_young do not flush.
  */
 static int vmm_mn_age(struct vmm_vm *vm, unsigned long start,
-		      unsigned long end, bool clear)
+		      unsigned long end, bool clear, bool flush)
 {
 	bool young;
 
 	spin_lock(&vm->mmu_lock);
 	young = vmm_age_hva_range(vm, start, end, clear);
+	if (young && flush)
+		vmm_flush_remote_tlbs(vm);
 	spin_unlock(&vm->mmu_lock);
 	return young;
 }
@@ -76,19 +81,19 @@ static int vmm_mn_clear_flush_young(struct mmu_notifier *mn,
 				    struct mm_struct *mm, unsigned long start,
 				    unsigned long end)
 {
-	return vmm_mn_age(mn_to_vm(mn), start, end, true);
+	return vmm_mn_age(mn_to_vm(mn), start, end, true, true);
 }
 
 static int vmm_mn_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
 			      unsigned long start, unsigned long end)
 {
-	return vmm_mn_age(mn_to_vm(mn), start, end, true);
+	return vmm_mn_age(mn_to_vm(mn), start, end, true, false);
 }
 
 static int vmm_mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
 			     unsigned long address)
 {
-	return vmm_mn_age(mn_to_vm(mn), address, address + 1, false);
+	return vmm_mn_age(mn_to_vm(mn), address, address + 1, false, false);
 }
 
 static void vmm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)

@@ -19,16 +19,13 @@
  * Called by a backend's run loop between guest entries, the part of
  * xfer_to_guest_mode_handle_work() a module can do: reschedule here, and
  * end VMM_RUN with -EINTR and VMM_EXIT_INTR for a pending signal, as KVM
- * does.  Pending task work (task_work_run() is not exported) also ends
- * VMM_RUN with -EINTR: the return to user space runs it, and with it
- * POSIX CPU timers and RLIMIT_CPU, which 6.1 delivers through task work.
- * The rest of TIF_NOTIFY_RESUME (rseq, memcg and blkcg throttling) waits
- * for the next return to user space, as it did in KVM before 5.11.
+ * does, or for TIF_NOTIFY_RESUME work that must not wait for the guest
+ * (vmm_notify_resume_pending()): the return to user space runs it.
  */
 int vmm_vcpu_handle_work(struct vmm_vcpu *vcpu)
 {
 	for (;;) {
-		if (signal_pending(current) || task_work_pending(current)) {
+		if (signal_pending(current) || vmm_notify_resume_pending()) {
 			vcpu->run->exit_reason = VMM_EXIT_INTR;
 			return -EINTR;
 		}

@@ -302,8 +302,8 @@ static bool vmm_tdp_age_leaf(u64 *pte, bool clear)
 
 /*
  * Under vm->mmu_lock: true if a mapping in [start, end) was used since its
- * accessed bit was last cleared.  As in KVM, no TLB flush follows a clear:
- * a stale TLB entry only makes the page look idle for longer.
+ * accessed bit was last cleared.  The caller flushes TLBs if it must (see
+ * virt/vmm/mmu_notifier.c).
  */
 bool vmm_tdp_age_range(struct vmm_tdp *tdp, gfn_t start, gfn_t end, bool clear)
 {

@@ -12,12 +12,13 @@
  * memory.reclaim; it needs swap.  In the rig, /rig/swap-on.sh turns on a
  * zram swap device when there is none.
  *
- * vmm only: under QEMU TCG, Debian's kvm_amd reports the guest's working
- * set as idle (measured in the rig: 519 of 768 used pages swapped out, 0
- * of 768 unused ones), apparently because TCG does not set the accessed
- * bits of the nested page table entries kvm_amd ages.  vmm keeps them set
- * from the fault and the test passes (0 used, 667 unused), and fails
- * without the young callbacks (208 used, 201 unused).
+ * vmm only: in the rig, Debian's kvm_amd reports the guest's working set
+ * as idle (519 of 768 used pages swapped out, 0 of 768 unused ones); why
+ * is not established.  vmm passes (0 used, 477-667 unused) and fails
+ * without the young callbacks (208 used, 201 unused).  QEMU TCG reloads
+ * its TLB on every VMRUN, so the rig cannot show that clear_flush_young
+ * must flush the guest TLBs (on hardware a cached translation would keep
+ * a used page looking idle); that part is reviewed, not tested.
  */
 #include <errno.h>
 #include <fcntl.h>
