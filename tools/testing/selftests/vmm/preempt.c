@@ -6,13 +6,16 @@
  * Every guest fills its general purpose and SSE registers with a pattern,
  * spins, and checks that the pattern is still there, over and over.  On the
  * host, noise threads keep every CPU busy (and dirty the host's vector
- * registers through libc), another thread changes the vCPU threads' CPU
- * affinity every few milliseconds, and another sends them signals, so the
- * vCPUs are scheduled out and migrated both in the host kernel and while in
- * guest mode.  Host interrupts must end guest mode promptly: a signal sent to
- * a thread spinning in a guest makes KVM_RUN return EINTR at once.  Host
- * NMIs (the NMI backtrace IPIs of sysrq-l) must be taken while a guest runs
- * and leave it intact.
+ * registers through libc; every 64th round each loads a pattern into its
+ * own ymm0-15, or xmm0-15 without AVX, yields the CPU to the vCPU threads
+ * a few times and checks the pattern is intact, which catches a hypervisor
+ * that clobbers or mixes up host FPU state), another thread changes the
+ * vCPU threads' CPU affinity every few milliseconds, and another sends
+ * them signals, so the vCPUs are scheduled out and migrated both in the
+ * host kernel and while in guest mode.  Host interrupts must end guest mode
+ * promptly: a signal sent to a thread spinning in a guest makes KVM_RUN
+ * return EINTR at once.  Host NMIs (the NMI backtrace IPIs of sysrq-l) must
+ * be taken while a guest runs and leave it intact.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -280,20 +283,93 @@ static void stop_vcpus(struct vcpu_thread *t, int n, atomic_bool *stop)
 
 struct noise {
 	atomic_bool *stop;
+	bool avx;
+	uint64_t checks, bad;
 	char buf[2][65536];
+	uint8_t pat[16 * 32] __attribute__((aligned(32)));
+	uint8_t out[16 * 32] __attribute__((aligned(32)));
 };
 
-/* keep a host CPU busy, with SSE/AVX work from libc */
+/* AVX usable in user space: CPUID.1:ECX.AVX and OSXSAVE, XCR0 SSE|YMM */
+static bool host_has_avx(void)
+{
+	uint32_t a = 1, b, c = 0, d, lo, hi;
+
+	asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	if (!(c & (1u << 27)) || !(c & (1u << 28)))
+		return false;
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (lo & 6) == 6;
+}
+
+#define VLOAD(n)	"vmovdqu " #n "*32(%[pat]), %%ymm" #n "\n\t"
+#define VSTORE(n)	"vmovdqu %%ymm" #n ", " #n "*32(%[out])\n\t"
+#define XLOAD(n)	"movdqu " #n "*16(%[pat]), %%xmm" #n "\n\t"
+#define XSTORE(n)	"movdqu %%xmm" #n ", " #n "*16(%[out])\n\t"
+#define ALL16(m)	m(0) m(1) m(2) m(3) m(4) m(5) m(6) m(7) \
+			m(8) m(9) m(10) m(11) m(12) m(13) m(14) m(15)
+
+/*
+ * Load ymm0-15 (xmm0-15 without AVX) from z->pat, yield the CPU a few times
+ * with sched_yield() (so that vCPU threads run on it while the pattern is
+ * live in this thread's registers), spin, and store them to z->out.
+ */
+static void noise_vector_round(struct noise *z)
+{
+	uint64_t yields = 4, spin;
+
+	if (z->avx)
+		asm volatile(ALL16(VLOAD)
+			     "1: mov $24, %%eax\n\t"	/* sched_yield */
+			     "syscall\n\t"
+			     "mov $20000, %[spin]\n\t"
+			     "2: dec %[spin]\n\t"
+			     "jnz 2b\n\t"
+			     "decq %[yields]\n\t"
+			     "jnz 1b\n\t"
+			     ALL16(VSTORE)
+			     "vzeroupper"
+			     : [spin] "=&r"(spin), [yields] "+m"(yields)
+			     : [pat] "r"(z->pat), [out] "r"(z->out)
+			     : "rax", "rcx", "r11", "cc", "memory");
+	else
+		asm volatile(ALL16(XLOAD)
+			     "1: mov $24, %%eax\n\t"
+			     "syscall\n\t"
+			     "mov $20000, %[spin]\n\t"
+			     "2: dec %[spin]\n\t"
+			     "jnz 2b\n\t"
+			     "decq %[yields]\n\t"
+			     "jnz 1b\n\t"
+			     ALL16(XSTORE)
+			     : [spin] "=&r"(spin), [yields] "+m"(yields)
+			     : [pat] "r"(z->pat), [out] "r"(z->out)
+			     : "rax", "rcx", "r11", "cc", "memory");
+}
+
+/*
+ * Keep a host CPU busy, with SSE/AVX work from libc, and check this
+ * thread's own vector registers: a hypervisor that leaves guest FPU state
+ * in the registers, or restores the wrong task's, corrupts them.
+ */
 static void *noise_fn(void *arg)
 {
 	struct noise *z = arg;
-	unsigned int i = 0;
+	unsigned int i = 0, j;
+	size_t len = z->avx ? 16 * 32 : 16 * 16;
 
 	while (!atomic_load(z->stop)) {
 		memset(z->buf[0], i++, sizeof(z->buf[0]));
 		memcpy(z->buf[1], z->buf[0], sizeof(z->buf[1]));
-		if (!(i % 64))
-			sched_yield();
+		if (i % 64)
+			continue;
+		for (j = 0; j < len; j++)
+			z->pat[j] = (uint8_t)(i * 131 + j * 7 + (uintptr_t)z);
+		memset(z->out, 0, sizeof(z->out));
+		noise_vector_round(z);
+		z->checks++;
+		if (memcmp(z->pat, z->out, len))
+			z->bad++;
 	}
 	return NULL;
 }
@@ -319,6 +395,7 @@ TEST(preempt_migrate_signal)
 	ASSERT_NE(NULL, noise);
 	for (i = 0; i < ncpus; i++) {
 		noise[i].stop = &stop;
+		noise[i].avx = host_has_avx();
 		ASSERT_EQ(0, pthread_create(&ntid[i], NULL, noise_fn,
 					    &noise[i]));
 	}
@@ -338,8 +415,15 @@ TEST(preempt_migrate_signal)
 		}
 	}
 	stop_vcpus(t, NR_VCPUS, &stop);
-	for (i = 0; i < ncpus; i++)
+	for (i = 0; i < ncpus; i++) {
 		pthread_join(ntid[i], NULL);
+		TH_LOG("noise %d: %lu %s register checks, %lu bad", i,
+		       (unsigned long)noise[i].checks,
+		       noise[i].avx ? "ymm" : "xmm",
+		       (unsigned long)noise[i].bad);
+		EXPECT_LT(0, noise[i].checks);
+		EXPECT_EQ(0, noise[i].bad);
+	}
 	free(noise);
 
 	for (i = 0; i < NR_VCPUS; i++) {
