@@ -13,7 +13,8 @@
  *      punches a hole into the memfd (the page is freed),
  *  (e) migrates it to another NUMA node with move_pages() (skipped with one
  *      node),
- * and each time the guest must read the new contents.  The rig boots with
+ * and each time the guest must read the new contents.  thp_split does (a)
+ * and (b) on 4 KiB pages of a slot backed by a transparent huge page.  The rig boots with
  * page_poison=1: a second-stage mapping left on a freed page reads
  * 0xaaaaaaaaaaaaaaaa.  concurrent_replace does the same from a second
  * thread while the vCPU keeps reading: once an operation has returned,
@@ -264,6 +265,98 @@ TEST_F(mn, move_pages)
 		*word(page) = VAL(2 + i);
 		ASSERT_EQ(VAL(2 + i), guest_sees(self->vcpu));
 	}
+}
+
+/* kB of AnonHugePages in the mapping that contains @addr */
+static long thp_kb(void *addr)
+{
+	unsigned long a = (unsigned long)addr, lo, hi;
+	char line[256];
+	bool in = false;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			in = a >= lo && a < hi;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/* guest: read word @i of pages 0..n-1 of @gpa, report the page that differs */
+static void guest_thp_reader(uint64_t gpa, uint64_t npages)
+{
+	uint64_t i, v;
+
+	for (;;) {
+		for (i = 0; i < npages; i++) {
+			v = guest_read64(gpa + i * PAGE_SIZE + WORD);
+			if (v != VAL(0x100 + i))
+				GUEST_SYNC2(i, v);
+		}
+		GUEST_SYNC2(~0UL, 0);
+	}
+}
+
+/*
+ * A 2 MiB slot backed by a transparent huge page (when the host gives
+ * one: the second stage may then map it with one 2 MiB entry): the guest
+ * reads all of it; MADV_DONTNEED of one 4 KiB page (which splits the huge
+ * page), then mremap() over another: the guest sees exactly those two
+ * pages change, and the host's next write to the first one.
+ */
+TEST(thp_split)
+{
+	const uint64_t npages = SZ_2M / PAGE_SIZE;
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm = vm_create_default(&vcpu, guest_thp_reader);
+	char *raw, *mem;
+	struct ucall uc;
+	uint64_t i;
+	long kb;
+
+	raw = mmap(NULL, 2 * SZ_2M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, raw);
+	mem = (char *)ALIGN_UP((uintptr_t)raw, SZ_2M);
+	madvise(mem, SZ_2M, MADV_HUGEPAGE);
+	for (i = 0; i < npages; i++)
+		fill(mem + i * PAGE_SIZE, VAL(0x100 + i));
+	kb = thp_kb(mem);
+	TH_LOG("AnonHugePages of the slot: %ld kB", kb);
+	vm_set_memslot(vm, SLOT_ID, 0, SLOT_GPA, SZ_2M, mem);
+	vcpu_set_entry(vcpu, guest_thp_reader, SLOT_GPA, npages);
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	ASSERT_EQ(~0UL, uc.args[0]);
+
+	/* page 5 goes: the guest reads 0 there, and nothing else changes */
+	ASSERT_EQ(0, madvise(mem + 5 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED));
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	ASSERT_EQ(5, uc.args[0]);
+	ASSERT_EQ(0, uc.args[1]);
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	ASSERT_EQ(~0UL, uc.args[0]);
+
+	/* page 300 replaced by mremap(): the guest sees the new page */
+	ASSERT_EQ(mem + 300 * PAGE_SIZE,
+		  mremap(anon_page(VAL(0xabc)), PAGE_SIZE, PAGE_SIZE,
+			 MREMAP_MAYMOVE | MREMAP_FIXED,
+			 mem + 300 * PAGE_SIZE));
+	*word(mem + 5 * PAGE_SIZE) = VAL(0x105);
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	ASSERT_EQ(300, uc.args[0]);
+	ASSERT_EQ(VAL(0xabc), uc.args[1]);
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	ASSERT_EQ(~0UL, uc.args[0]);
+	vm_free(vm);
+	munmap(raw, 2 * SZ_2M);
 }
 
 /*
