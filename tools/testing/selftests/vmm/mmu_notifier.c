@@ -13,7 +13,10 @@
  *      punches a hole into the memfd (the page is freed),
  *  (e) migrates it to another NUMA node with move_pages() (skipped with one
  *      node),
- * and each time the guest must read the new contents.  thp_split does (a)
+ * and each time the guest must read the new contents.
+ * guest_writes_after_replace checks the other direction: after mremap(),
+ * MADV_DONTNEED, mmap(MAP_FIXED) of a memfd and a hole punched into it, a
+ * guest write lands in the new page.  thp_split does (a)
  * and (b) on 4 KiB pages of a slot backed by a transparent huge page.  The rig boots with
  * page_poison=1: a second-stage mapping left on a freed page reads
  * 0xaaaaaaaaaaaaaaaa.  concurrent_replace does the same from a second
@@ -222,6 +225,71 @@ TEST_F(mn, memfd_alias)
 		*word(alias) = VAL(i);
 		ASSERT_EQ(VAL(i), guest_sees(self->vcpu));
 	}
+	munmap(alias, PAGE_SIZE);
+	close(fd);
+}
+
+/* Write VAL(0x800 + n) for n = 1, 2, ... and report n after each write. */
+static void guest_writer(uint64_t gpa)
+{
+	uint64_t n;
+
+	for (n = 1;; n++) {
+		guest_write64(gpa, VAL(0x800 + n));
+		GUEST_SYNC(n);
+	}
+}
+
+/*
+ * Guest writes after the page was replaced must go to the new page: a
+ * stale writable second-stage mapping would let the guest write to a freed
+ * page (or to the memfd page that was punched out).
+ */
+TEST_F(mn, guest_writes_after_replace)
+{
+	uint64_t *alias;
+	struct ucall uc;
+	char *p;
+	int fd;
+
+	/* a VM of its own: the fixture's vCPU sits in a ucall (see run.c) */
+	vm_free(self->vm);
+	self->vm = vm_create_default(&self->vcpu, guest_writer);
+	vm_set_memslot(self->vm, SLOT_ID, 0, SLOT_GPA, SLOT_SIZE, self->mem);
+	vcpu_set_entry(self->vcpu, guest_writer, TGPA + WORD, 0);
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+	ASSERT_EQ(VAL(0x801), *word(self->mem + TOFF));
+
+	/* mremap() over it */
+	ASSERT_EQ(self->mem + TOFF,
+		  mremap(anon_page(VAL(2)), PAGE_SIZE, PAGE_SIZE,
+			 MREMAP_MAYMOVE | MREMAP_FIXED, self->mem + TOFF));
+	ASSERT_SYNC(self->vcpu, &uc, 2);
+	ASSERT_EQ(VAL(0x802), *word(self->mem + TOFF));
+
+	/* MADV_DONTNEED */
+	ASSERT_EQ(0, madvise(self->mem + TOFF, PAGE_SIZE, MADV_DONTNEED));
+	ASSERT_SYNC(self->vcpu, &uc, 3);
+	ASSERT_EQ(VAL(0x803), *word(self->mem + TOFF));
+
+	/* a memfd page mapped over it: the write lands in the memfd */
+	fd = memfd_page(VAL(4));
+	p = mmap(self->mem + TOFF, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, 0);
+	ASSERT_EQ(self->mem + TOFF, p);
+	alias = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     fd, 0);
+	ASSERT_NE(MAP_FAILED, alias);
+	ASSERT_SYNC(self->vcpu, &uc, 4);
+	ASSERT_EQ(VAL(0x804), *word(alias));
+
+	/* the memfd page punched out: the next write allocates a new one */
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, PAGE_SIZE));
+	ASSERT_EQ(0, *word(alias));
+	ASSERT_SYNC(self->vcpu, &uc, 5);
+	ASSERT_EQ(VAL(0x805), *word(alias));
+	ASSERT_EQ(VAL(0x805), *word(self->mem + TOFF));
 	munmap(alias, PAGE_SIZE);
 	close(fd);
 }
