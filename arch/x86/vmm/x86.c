@@ -337,6 +337,7 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 	pio->rep = rep;
 	pio->down = !!(xv->rflags & X86_EFLAGS_DF);
 	pio->addr_size = op ? op->addr_size : 0;
+	pio->rip = xv->rip;
 	pio->next_rip = next_rip;
 
 	if (op) {
@@ -397,6 +398,12 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 	long delta = (long)pio->count * pio->size;
 	int r, reg;
 
+	/*
+	 * User space moved RIP (SET_REGS) after the exit: the instruction is
+	 * abandoned, not completed, as KVM's complete_fast_pio_*() do.
+	 */
+	if (xv->rip != pio->rip)
+		return 1;
 	if (!pio->string) {
 		if (pio->in) {
 			unsigned long val = 0;

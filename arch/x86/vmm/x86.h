@@ -55,6 +55,7 @@ struct vmm_x86_pio {
 	unsigned long seg_base;	/* of the memory operand */
 	unsigned long lin_mask;	/* linear addresses wrap at 4 GiB outside 64-bit mode */
 	u32 count;		/* elements of this exit */
+	unsigned long rip;	/* of the I/O instruction */
 	unsigned long next_rip;
 };
 

@@ -9,7 +9,7 @@
  * real_mode_string_io: string I/O with ES != 0: REP INSB with DF=1, REP
  * OUTSW with an FS override, 0x67 REP INSB (EDI, ECX) and REP INSB with
  * garbage in the upper halves of EDI and ECX (only DI and CX count and
- * change).  Skipped on vmm, which ignores the segment base (see below).
+ * change).
  * pmode32: a flat 32-bit guest: moffs32 forms, FS override with a nonzero
  * FS base on a moffs load and a store, 16-bit addressing (0x67) with an ES
  * base, a redundant DS override.
@@ -244,12 +244,9 @@ TEST(real_mode_mmio)
 }
 
 /*
- * vmm bug: string I/O ignores the segment base.  vmm_x86_handle_io() and
- * vmm_x86_complete_pio() (arch/x86/vmm/x86.c) use RDI/RSI (masked to the
- * address size) as the linear address, so REP INSB with ES = 0x0a00 writes
- * to 0x100.. instead of 0xa100.., and OUTSW with FS = 0x0c00 reads 0x20..
- * instead of 0xc020.. (the exits, DF, 0x67 and register updates are
- * right).  KVM uses ES for INS and DS or the override for OUTS.
+ * KVM uses ES for INS and DS or the override for OUTS.  vmm used RDI/RSI
+ * as the linear address until its string I/O honoured segments: REP INSB
+ * with ES = 0x0a00 wrote to 0x100.. instead of 0xa100...
  */
 TEST(real_mode_string_io)
 {
@@ -272,8 +269,6 @@ TEST(real_mode_string_io)
 	uint8_t *mem, out[8];
 	unsigned int i;
 
-	if (!vmm_dev_is_kvm())
-		SKIP(return, "vmm bug: string I/O ignores the ES/DS/override segment base (vmm_x86_handle_io)");
 	vm = vm_create_real(&vcpu, &mem, rm_decode_str);
 	for (i = 0; i < 8; i++)
 		mem[0xc020 + i] = 0xe0 + i;

@@ -222,18 +222,11 @@ TEST(immediate_exit_completes_in)
  * is unchanged (complete_fast_pio_out/in compare pio.linear_rip), so the
  * guest starts at the new RIP.
  *
- * vmm bug: vmm_x86_complete_pio() (arch/x86/vmm/x86.c), called by the next
- * VMM_RUN, sets RIP to the pending instruction's next RIP (and for IN also
- * writes RAX) whatever SET_REGS did meanwhile: after OUT the guest resumed
- * at the old RIP with the new RSP and triple-faulted (SHUTDOWN); after IN
- * it resumed after the old IN and reported SYNC(0x1fffa0) instead of
- * SYNC(2).  Skipped on vmm until fixed.
+ * vmm does the same (vmm_x86_complete_pio()).  Before, it completed the
+ * old instruction whatever SET_REGS did: after OUT the guest resumed at
+ * the old RIP with the new RSP and triple-faulted (SHUTDOWN); after IN it
+ * reported SYNC(0x1fffa0) instead of SYNC(2).
  */
-#define SKIP_ON_VMM_PIO_BUG()						\
-	do {								\
-		if (!vmm_dev_is_kvm())					\
-			SKIP(return, "vmm bug: SET_REGS after an I/O exit is overridden by the I/O completion (vmm_x86_complete_pio)"); \
-	} while (0)
 
 TEST(set_regs_after_out)
 {
@@ -241,7 +234,6 @@ TEST(set_regs_after_out)
 	struct vmm_vm *vm;
 	struct ucall uc;
 
-	SKIP_ON_VMM_PIO_BUG();
 	vm = vm_create_default(&vcpu, guest_sync);
 	ASSERT_SYNC(vcpu, &uc, 1);
 	vcpu_set_entry(vcpu, guest_second_entry, 0, 0);
@@ -256,7 +248,6 @@ TEST(set_regs_after_in)
 	struct vmm_vm *vm;
 	struct ucall uc;
 
-	SKIP_ON_VMM_PIO_BUG();
 	vm = vm_create_default(&vcpu, guest_in_after_sync);
 	ASSERT_SYNC(vcpu, &uc, 0);
 	vcpu_run(vcpu);
