@@ -12,12 +12,10 @@
 #include <cpuid.h>
 
 #include "kselftest_harness.h"
+#include "guest.h"
 #include "vmm_util.h"
 
 #define M		GUEST_MMIO_GPA
-
-/* A symbol of guest code in a top-level asm() block */
-#define GUEST_LABEL(name)	extern const char name[]
 
 GUEST_LABEL(irq_handler);
 GUEST_LABEL(bp_handler);

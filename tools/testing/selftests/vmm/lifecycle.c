@@ -20,6 +20,8 @@
  * first, and needs at least MIN_ITERATIONS: under QEMU TCG, creating and
  * destroying one KVM VM alone takes 45-65 ms (one or two rig vCPUs).
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,7 +95,7 @@ static int write_str(const char *path, const char *s)
 
 static long read_long(const char *path)
 {
-	char buf[64];
+	char buf[64], *end;
 	long v = -1;
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
@@ -105,7 +107,9 @@ static long read_long(const char *path)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	if (sscanf(buf, "%ld", &v) != 1)
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno || end == buf)
 		return -1;
 	return v;
 }

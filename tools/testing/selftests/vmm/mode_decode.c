@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "kselftest_harness.h"
+#include "guest.h"
 #include "vmm_util.h"
 
 #define STR_PORT	0x60
@@ -204,7 +205,9 @@ asm(
 	".popsection\n"
 );
 
-extern const char rm_decode_start[], rm_decode_str[], rm_decode_end[];
+GUEST_LABEL(rm_decode_start);
+GUEST_LABEL(rm_decode_str);
+GUEST_LABEL(rm_decode_end);
 
 static struct vmm_vm *vm_create_real(struct vmm_vcpu **vcpu, uint8_t **mem,
 				     const char *entry)
@@ -323,7 +326,7 @@ asm(
 	".code64\n"
 );
 
-extern const char pm_decode[];
+GUEST_LABEL(pm_decode);
 
 TEST(pmode32)
 {

@@ -286,8 +286,8 @@ struct noise {
 	bool avx;
 	uint64_t checks, bad;
 	char buf[2][65536];
-	uint8_t pat[16 * 32] __attribute__((aligned(32)));
-	uint8_t out[16 * 32] __attribute__((aligned(32)));
+	uint8_t pat[16 * 32];	/* vmovdqu/movdqu: no alignment needed */
+	uint8_t out[16 * 32];
 };
 
 /* AVX usable in user space: CPUID.1:ECX.AVX and OSXSAVE, XCR0 SSE|YMM */
@@ -306,8 +306,6 @@ static bool host_has_avx(void)
 #define VSTORE(n)	"vmovdqu %%ymm" #n ", " #n "*32(%[out])\n\t"
 #define XLOAD(n)	"movdqu " #n "*16(%[pat]), %%xmm" #n "\n\t"
 #define XSTORE(n)	"movdqu %%xmm" #n ", " #n "*16(%[out])\n\t"
-#define ALL16(m)	m(0) m(1) m(2) m(3) m(4) m(5) m(6) m(7) \
-			m(8) m(9) m(10) m(11) m(12) m(13) m(14) m(15)
 
 /*
  * Load ymm0-15 (xmm0-15 without AVX) from z->pat, yield the CPU a few times
@@ -319,7 +317,10 @@ static void noise_vector_round(struct noise *z)
 	uint64_t yields = 4, spin;
 
 	if (z->avx)
-		asm volatile(ALL16(VLOAD)
+		asm volatile(VLOAD(0) VLOAD(1) VLOAD(2) VLOAD(3)
+			     VLOAD(4) VLOAD(5) VLOAD(6) VLOAD(7)
+			     VLOAD(8) VLOAD(9) VLOAD(10) VLOAD(11)
+			     VLOAD(12) VLOAD(13) VLOAD(14) VLOAD(15)
 			     "1: mov $24, %%eax\n\t"	/* sched_yield */
 			     "syscall\n\t"
 			     "mov $20000, %[spin]\n\t"
@@ -327,13 +328,19 @@ static void noise_vector_round(struct noise *z)
 			     "jnz 2b\n\t"
 			     "decq %[yields]\n\t"
 			     "jnz 1b\n\t"
-			     ALL16(VSTORE)
+			     VSTORE(0) VSTORE(1) VSTORE(2) VSTORE(3)
+			     VSTORE(4) VSTORE(5) VSTORE(6) VSTORE(7)
+			     VSTORE(8) VSTORE(9) VSTORE(10) VSTORE(11)
+			     VSTORE(12) VSTORE(13) VSTORE(14) VSTORE(15)
 			     "vzeroupper"
 			     : [spin] "=&r"(spin), [yields] "+m"(yields)
 			     : [pat] "r"(z->pat), [out] "r"(z->out)
 			     : "rax", "rcx", "r11", "cc", "memory");
 	else
-		asm volatile(ALL16(XLOAD)
+		asm volatile(XLOAD(0) XLOAD(1) XLOAD(2) XLOAD(3)
+			     XLOAD(4) XLOAD(5) XLOAD(6) XLOAD(7)
+			     XLOAD(8) XLOAD(9) XLOAD(10) XLOAD(11)
+			     XLOAD(12) XLOAD(13) XLOAD(14) XLOAD(15)
 			     "1: mov $24, %%eax\n\t"
 			     "syscall\n\t"
 			     "mov $20000, %[spin]\n\t"
@@ -341,7 +348,10 @@ static void noise_vector_round(struct noise *z)
 			     "jnz 2b\n\t"
 			     "decq %[yields]\n\t"
 			     "jnz 1b\n\t"
-			     ALL16(XSTORE)
+			     XSTORE(0) XSTORE(1) XSTORE(2) XSTORE(3)
+			     XSTORE(4) XSTORE(5) XSTORE(6) XSTORE(7)
+			     XSTORE(8) XSTORE(9) XSTORE(10) XSTORE(11)
+			     XSTORE(12) XSTORE(13) XSTORE(14) XSTORE(15)
 			     : [spin] "=&r"(spin), [yields] "+m"(yields)
 			     : [pat] "r"(z->pat), [out] "r"(z->out)
 			     : "rax", "rcx", "r11", "cc", "memory");

@@ -25,10 +25,14 @@
 #include <sys/ioctl.h>
 
 #include "kselftest_harness.h"
+#include "guest.h"
 #include "vmm_util.h"
 
-/* written by the guest's exception handler */
-volatile uint64_t exc_vector, exc_rip, exc_count, exc_skip;
+/*
+ * Written by the guest's exception handler; every access from C is
+ * separated from it by an asm volatile with a memory clobber.
+ */
+uint64_t exc_vector, exc_rip, exc_count, exc_skip;
 
 /*
  * #UD (vector 6) and #GP (13, with an error code) handlers: record the
@@ -55,7 +59,8 @@ asm(
 	"iretq\n"
 );
 
-extern const char ud_handler[], gp_handler[];
+GUEST_LABEL(ud_handler);
+GUEST_LABEL(gp_handler);
 
 static void idt_set(uint64_t *idt, int vec, const void *handler)
 {
@@ -98,8 +103,10 @@ static struct vmm_vm *vm_create_idt(struct vmm_vcpu **vcpu, void *guest)
 		    exc_rip == __rip);					\
 } while (0)
 
-enum { I_VMRUN, I_VMLOAD, I_VMSAVE, I_CLGI, I_STGI, I_SKINIT, I_INVLPGA,
-       I_XSETBV, I_NR };
+enum {
+	I_VMRUN, I_VMLOAD, I_VMSAVE, I_CLGI, I_STGI, I_SKINIT, I_INVLPGA,
+	I_XSETBV, I_NR
+};
 
 static const char * const insn_name[] = {
 	"VMRUN", "VMLOAD", "VMSAVE", "CLGI", "STGI", "SKINIT", "INVLPGA",
@@ -216,7 +223,7 @@ asm(
 	"hlt\n"
 );
 
-extern const char pm_to_long[];
+GUEST_LABEL(pm_to_long);
 
 static uint32_t io_value(struct vmm_vcpu *vcpu)
 {
@@ -319,7 +326,7 @@ asm(
 	"hlt\n"
 );
 
-extern const char long_off_on[];
+GUEST_LABEL(long_off_on);
 
 TEST(paging_off_on)
 {
@@ -384,7 +391,7 @@ asm(
 	".code64\n"
 );
 
-extern const char long_off_efer[];
+GUEST_LABEL(long_off_efer);
 
 /*
  * Paging off in compatibility mode deactivates long mode: KVM sees the

@@ -21,6 +21,9 @@ static inline void guest_write64(uint64_t gpa, uint64_t v)
 	asm volatile("movq %0, (%1)" : : "r"(v), "r"(gpa) : "memory");
 }
 
+/* A symbol of guest code defined in a top-level asm() block. */
+#define GUEST_LABEL(name)	extern const char name[]
+
 static inline void guest_spin_forever(void)
 {
 	for (;;)
