@@ -196,8 +196,11 @@ struct vmm_arch_ops {
 	 * checks @new against the arch (the reach of the second-stage tables)
 	 * and may set new->arch; an error leaves everything as it was.
 	 * commit runs once the new slots are published and the old slot's
-	 * mappings are gone, and frees old->arch.  @old is NULL for
-	 * VMM_MR_CREATE, @new for VMM_MR_DELETE.
+	 * mappings are gone, and frees old->arch; the VM's destruction
+	 * commits a VMM_MR_DELETE of every slot left.  @old is NULL for
+	 * VMM_MR_CREATE, @new for VMM_MR_DELETE.  Unlike KVM, prepare runs
+	 * while the old slot is still valid and faults may map it: data it
+	 * derives from the old slot must be brought up to date in commit.
 	 */
 	int (*prepare_memory_region)(struct vmm_vm *vm,
 				     const struct vmm_memslot *old,

@@ -26,13 +26,19 @@ void vmm_vm_get(struct vmm_vm *vm)
 static void vmm_destroy_vm(struct vmm_vm *vm)
 {
 	struct mm_struct *mm = vm->mm;
+	struct vmm_memslots *slots;
 	int i;
 
 	vmm_mmu_notifier_unregister(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vmm_vcpu_free(vm->vcpus[i]);
+	/* The slots go with the VM: the arch frees their data as for a delete. */
+	slots = rcu_dereference_protected(vm->memslots, 1);
+	for (i = 0; i < slots->nr; i++)
+		vmm_arch_ops.commit_memory_region(vm, &slots->slots[i], NULL,
+						  VMM_MR_DELETE);
 	vmm_arch_ops.vm_destroy(vm);
-	kvfree(rcu_dereference_protected(vm->memslots, 1));
+	kvfree(slots);
 	cleanup_srcu_struct(&vm->srcu);
 	kfree(vm);
 	vmm_hardware_put();

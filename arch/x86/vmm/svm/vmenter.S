@@ -18,8 +18,10 @@
  * predictor is untrained (UNTRAIN_RET: Retbleed, SRSO) and an IBPB is
  * issued where the host chose IBPB-on-VMEXIT.  Every GPR is zeroed
  * before the host's callee-saved values are popped, so no guest value
- * is left for speculation to use.  The guest's SPEC_CTRL is the host's:
- * the MSR is intercepted and not offered to the guest.
+ * is left for speculation to use.  The guest cannot touch SPEC_CTRL (the
+ * MSR is intercepted and not offered): it runs with the host's value, or
+ * with 0 from the VMCB on CPUs with V_SPEC_CTRL, which restore the host's
+ * at #VMEXIT, as under kvm_amd for a guest that never wrote the MSR.
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
