@@ -290,18 +290,6 @@ TEST(offline_without_vm)
 	}
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -errno;
-}
-
 /*
  * Suspend to RAM with pm_test=core while a vCPU spins: the other CPUs go
  * offline, the syscore suspend/resume callbacks run on the boot CPU, and
@@ -332,13 +320,13 @@ TEST(suspend_core_running_vm)
 	    access("/sys/power/pm_test", W_OK))
 		SKIP(return, "no suspend to RAM here (/sys/power/mem_sleep: %s)",
 		     mem_sleep);
-	write_str("/sys/module/suspend/parameters/pm_test_delay", "0");
-	ASSERT_EQ(0, write_str("/sys/power/mem_sleep", "deep"));
-	ASSERT_EQ(0, write_str("/sys/power/pm_test", "core"));
+	sysfs_write("/sys/module/suspend/parameters/pm_test_delay", "0");
+	ASSERT_EQ(0, sysfs_write("/sys/power/mem_sleep", "deep"));
+	ASSERT_EQ(0, sysfs_write("/sys/power/pm_test", "core"));
 	vm = start_vcpu(&t);
 	ASSERT_TRUE(wait_rounds(&t, 3, -1));
-	EXPECT_EQ(0, write_str("/sys/power/state", "mem"));
-	write_str("/sys/power/pm_test", "none");
+	EXPECT_EQ(0, sysfs_write("/sys/power/state", "mem"));
+	sysfs_write("/sys/power/pm_test", "none");
 	ASSERT_EQ(0, pin(t.tid, 0));
 	EXPECT_TRUE(wait_rounds(&t, 3, 0));
 	ASSERT_EQ(0, pin(t.tid, 1));

@@ -41,7 +41,6 @@
 #define WARMUP			50
 #define GUEST_EVERY		10
 #define LEAK_SLACK_KB		1024
-#define CGROOT			"/sys/fs/cgroup"
 #define CGROUP2_SUPER_MAGIC	0x63677270
 
 static long meminfo_kb(const char *key)
@@ -81,81 +80,6 @@ static long kernel_kb(void)
 	return sum;
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
-static long read_long(const char *path)
-{
-	char buf[64], *end;
-	long v = -1;
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	errno = 0;
-	v = strtol(buf, &end, 10);
-	if (errno || end == buf)
-		return -1;
-	return v;
-}
-
-/*
- * Move this process into a new child of the cgroup v2 root with the memory
- * controller on; fills @dir and returns 0, or -1 if that is not possible.
- */
-static int enter_memcg(char *dir, size_t len)
-{
-	struct statfs sfs;
-	char path[256], pid[32];
-
-	if (statfs(CGROOT, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		if (mount("cgroup2", CGROOT, "cgroup2", 0, NULL))
-			return -1;
-		if (statfs(CGROOT, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC)
-			return -1;
-	}
-	/* memory controller for the root's children (fails if it is on) */
-	write_str(CGROOT "/cgroup.subtree_control", "+memory");
-	snprintf(dir, len, CGROOT "/vmm-lifecycle-%d", getpid());
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -1;
-	snprintf(path, sizeof(path), "%s/memory.current", dir);
-	if (access(path, R_OK))
-		goto fail;
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (write_str(path, pid))
-		goto fail;
-	return 0;
-fail:
-	rmdir(dir);
-	return -1;
-}
-
-static void leave_memcg(const char *dir)
-{
-	char pid[32];
-
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	write_str(CGROOT "/cgroup.procs", pid);
-	rmdir(dir);
-}
-
 /* memory.current of the cgroup in kB, or the kernel_kb() fallback */
 static long usage_kb(const char *dir)
 {
@@ -164,7 +88,7 @@ static long usage_kb(const char *dir)
 	if (!dir[0])
 		return kernel_kb();
 	snprintf(path, sizeof(path), "%s/memory.current", dir);
-	return read_long(path) / 1024;
+	return sysfs_read_long(path) / 1024;
 }
 
 static long now_ms(void)
@@ -218,7 +142,7 @@ FIXTURE_SETUP(lifecycle)
 {
 	unsigned int i;
 
-	if (enter_memcg(self->cg, sizeof(self->cg))) {
+	if (memcg_enter(self->cg, sizeof(self->cg), "vmm-lifecycle")) {
 		self->cg[0] = 0;
 		TH_LOG("no cgroup v2 memory controller: counting Slab+Percpu+PageTables+KernelStack");
 	}
@@ -233,7 +157,7 @@ FIXTURE_SETUP(lifecycle)
 FIXTURE_TEARDOWN(lifecycle)
 {
 	if (self->cg[0])
-		leave_memcg(self->cg);
+		memcg_leave(self->cg);
 }
 
 TEST_F_TIMEOUT(lifecycle, create_destroy, 300)

@@ -37,7 +37,6 @@
 #define NR_HOT		256			/* the first half stays in use */
 #define ROUNDS		2
 #define REPEAT		3
-#define CG_ROOT		"/sys/fs/cgroup"
 
 static void guest_code(void)
 {
@@ -71,47 +70,6 @@ static bool have_swap(void)
 	return n > 1;		/* a header, then one line per device */
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), r;
-
-	if (fd < 0)
-		return -errno;
-	r = write(fd, val, strlen(val)) < 0 ? -errno : 0;
-	close(fd);
-	return r;
-}
-
-/* Move this process into a new memory cgroup; false if there is none. */
-static bool enter_memcg(char *dir, size_t len)
-{
-	char path[160], pid[32];
-
-	if (access(CG_ROOT "/cgroup.procs", F_OK))
-		mount("none", CG_ROOT, "cgroup2", 0, NULL);
-	if (access(CG_ROOT "/cgroup.subtree_control", F_OK))
-		return false;
-	write_file(CG_ROOT "/cgroup.subtree_control", "+memory");
-	snprintf(dir, len, CG_ROOT "/vmm_young.%d", getpid());
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return false;
-	snprintf(path, sizeof(path), "%s/memory.reclaim", dir);
-	if (access(path, W_OK))
-		return false;
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	return !write_file(path, pid);
-}
-
-static void leave_memcg(const char *dir)
-{
-	char pid[32];
-
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	write_file(CG_ROOT "/cgroup.procs", pid);
-	rmdir(dir);
-}
-
 /* How many of the @n pages at @hva are swapped out (pagemap bit 62). */
 static int count_swapped(int pagemap, char *hva, int n)
 {
@@ -142,7 +100,7 @@ static void reclaim_once(int *hot, int *cold)
 	int pagemap, round;
 	char *mem;
 
-	TEST_ASSERT(enter_memcg(cg, sizeof(cg)), "memory cgroup");
+	TEST_ASSERT(!memcg_enter(cg, sizeof(cg), "vmm-young"), "memory cgroup");
 	snprintf(reclaim, sizeof(reclaim), "%s/memory.reclaim", cg);
 
 	/* Charged to the new cgroup: everything is faulted in from here. */
@@ -151,10 +109,10 @@ static void reclaim_once(int *hot, int *cold)
 	TEST_ASSERT(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "first touch");
 	/* Reclaim may fall short of a target (EAGAIN): that is fine. */
 	for (round = 0; round < ROUNDS; round++) {
-		write_file(reclaim, "512K");
+		sysfs_write(reclaim, "512K");
 		TEST_ASSERT(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "reread");
 	}
-	write_file(reclaim, "512K");
+	sysfs_write(reclaim, "512K");
 
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	TEST_ASSERT(pagemap >= 0, "open pagemap");
@@ -163,12 +121,12 @@ static void reclaim_once(int *hot, int *cold)
 			       NR_PAGES - NR_HOT);
 	close(pagemap);
 	vm_free(vm);
-	leave_memcg(cg);
+	memcg_leave(cg);
 }
 
 TEST(guest_working_set_stays_resident)
 {
-	char cg[128];
+	char cg[128], reclaim[160];
 	int i, hot = 0, cold = 0;
 
 	vmm_require_dev();
@@ -176,9 +134,13 @@ TEST(guest_working_set_stays_resident)
 		system("/rig/swap-on.sh >/dev/null 2>&1");
 	if (!have_swap())
 		SKIP(return, "no swap: reclaim cannot take anonymous pages");
-	if (!enter_memcg(cg, sizeof(cg)))
-		SKIP(return, "no cgroup v2 memory controller with memory.reclaim");
-	leave_memcg(cg);
+	if (memcg_enter(cg, sizeof(cg), "vmm-young"))
+		SKIP(return, "no cgroup v2 memory controller");
+	snprintf(reclaim, sizeof(reclaim), "%s/memory.reclaim", cg);
+	i = access(reclaim, W_OK);
+	memcg_leave(cg);
+	if (i)
+		SKIP(return, "no memory.reclaim (Linux < 5.19)");
 
 	for (i = 0; i < REPEAT; i++)
 		reclaim_once(&hot, &cold);

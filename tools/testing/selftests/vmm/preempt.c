@@ -500,18 +500,6 @@ TEST(signal_latency)
 	vm_free(vm);
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 /*
  * sysrq-l sends an NMI to every other CPU and waits (up to 10 s) until each
  * has printed its backtrace.  With a vCPU thread pinned to one CPU and
@@ -548,18 +536,18 @@ TEST(nmi_while_in_guest)
 		usleep(1000);
 
 	kmsg = kmsg_open();
-	ASSERT_EQ(0, write_file("/dev/kmsg",
+	ASSERT_EQ(0, sysfs_write("/dev/kmsg",
 				"<3>rig: expected backtraces begin (preempt)\n"));
 	for (i = 0; i < nr; i++) {
 		t0 = now_ns();
-		if (write_file("/proc/sysrq-trigger", "l"))
+		if (sysfs_write("/proc/sysrq-trigger", "l"))
 			break;
 		lat = now_ns() - t0;
 		if (lat > max)
 			max = lat;
 		usleep(20000);
 	}
-	write_file("/dev/kmsg", "<3>rig: expected backtraces end (preempt)\n");
+	sysfs_write("/dev/kmsg", "<3>rig: expected backtraces end (preempt)\n");
 	ASSERT_EQ(nr, i);
 
 	rounds = t.rounds;

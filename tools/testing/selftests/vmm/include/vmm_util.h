@@ -177,6 +177,12 @@ void vm_load_code(struct vmm_vm *vm, uint64_t gpa, const void *start,
 void sregs_set_long_mode(struct vmm_sregs *sregs);
 
 /* lib/kmsg.c */
+/* lib/sysfs.c: kernel file interfaces, a memory cgroup of the test's own */
+int sysfs_write(const char *path, const char *s);
+long sysfs_read_long(const char *path);
+int memcg_enter(char *dir, size_t len, const char *name);
+void memcg_leave(const char *dir);
+
 int kmsg_open(void);
 /*
  * Records logged since kmsg_open() (or the last call) that contain needle;
