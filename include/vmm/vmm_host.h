@@ -92,8 +92,6 @@ struct vmm_vm {
 
 	int nr_vcpus;			/* written under lock */
 	struct vmm_vcpu *vcpus[VMM_MAX_VCPUS];
-
-	void *arch;
 };
 
 struct vmm_vcpu {
@@ -111,8 +109,6 @@ struct vmm_vcpu {
 	int cpu;			/* host CPU it last ran on, or -1 */
 	int mode;			/* enum vmm_vcpu_mode */
 	unsigned long requests;
-
-	void *arch;
 };
 
 static inline bool vmm_check_request(struct vmm_vcpu *vcpu, int req)
@@ -136,6 +132,16 @@ struct vmm_arch_ops {
 	/* Per-CPU virtualization on/off; run on each CPU, IRQs off. */
 	int (*hardware_enable)(void);
 	void (*hardware_disable)(void);
+
+	/*
+	 * The arch's VM and vCPU structures embed struct vmm_vm and struct
+	 * vmm_vcpu (container_of(), as KVM's vcpu_svm embeds kvm_vcpu):
+	 * these allocate and free the whole, zeroed, GFP_KERNEL_ACCOUNT.
+	 */
+	struct vmm_vm *(*vm_alloc)(void);
+	void (*vm_free)(struct vmm_vm *vm);
+	struct vmm_vcpu *(*vcpu_alloc)(void);
+	void (*vcpu_free)(struct vmm_vcpu *vcpu);
 
 	int (*vm_init)(struct vmm_vm *vm, unsigned long type);
 	void (*vm_destroy)(struct vmm_vm *vm);

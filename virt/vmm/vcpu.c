@@ -204,7 +204,7 @@ void vmm_vcpu_free(struct vmm_vcpu *vcpu)
 {
 	vmm_arch_ops.vcpu_destroy(vcpu);
 	vmm_vcpu_free_pages(vcpu);
-	kfree(vcpu);
+	vmm_arch_ops.vcpu_free(vcpu);
 }
 
 static struct vmm_vcpu *vmm_vcpu_alloc(struct vmm_vm *vm, u32 id)
@@ -212,7 +212,7 @@ static struct vmm_vcpu *vmm_vcpu_alloc(struct vmm_vm *vm, u32 id)
 	unsigned int i, n = vmm_arch_ops.vcpu_mmap_pages;
 	struct vmm_vcpu *vcpu;
 
-	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+	vcpu = vmm_arch_ops.vcpu_alloc();
 	if (!vcpu)
 		return NULL;
 	vcpu->mmap_pages = kcalloc(n, sizeof(*vcpu->mmap_pages),
@@ -234,7 +234,7 @@ static struct vmm_vcpu *vmm_vcpu_alloc(struct vmm_vm *vm, u32 id)
 	return vcpu;
 err:
 	vmm_vcpu_free_pages(vcpu);
-	kfree(vcpu);
+	vmm_arch_ops.vcpu_free(vcpu);
 	return NULL;
 }
 
@@ -264,7 +264,7 @@ int vmm_vm_create_vcpu(struct vmm_vm *vm, unsigned long id)
 	r = vmm_arch_ops.vcpu_create(vcpu);
 	if (r) {
 		vmm_vcpu_free_pages(vcpu);
-		kfree(vcpu);
+		vmm_arch_ops.vcpu_free(vcpu);
 		goto out_unlock;
 	}
 

@@ -40,7 +40,7 @@ static void vmm_destroy_vm(struct vmm_vm *vm)
 	vmm_arch_ops.vm_destroy(vm);
 	kvfree(slots);
 	cleanup_srcu_struct(&vm->srcu);
-	kfree(vm);
+	vmm_arch_ops.vm_free(vm);
 	vmm_hardware_put();
 	mmdrop(mm);
 }
@@ -117,7 +117,7 @@ int vmm_create_vm(unsigned long type)
 	if (type)
 		return -EINVAL;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	vm = vmm_arch_ops.vm_alloc();
 	if (!vm)
 		return -ENOMEM;
 	refcount_set(&vm->users, 1);
@@ -171,6 +171,6 @@ err_slots:
 	kvfree(slots);
 err_mm:
 	mmdrop(vm->mm);
-	kfree(vm);
+	vmm_arch_ops.vm_free(vm);
 	return r;
 }

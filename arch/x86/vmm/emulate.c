@@ -163,7 +163,7 @@ static u64 vmm_rsvd_bits(const struct vmm_sregs *s, int level, u64 pte,
 static long vmm_walk(struct vmm_x86_vcpu *xv, struct vmm_walk_ctx *c,
 		     unsigned long gva, int kind, gpa_t *gpa)
 {
-	struct vmm_vm *vm = xv->vcpu->vm;
+	struct vmm_vm *vm = xv->vcpu.vm;
 	const struct vmm_sregs *s = c->sregs;
 	bool user = c->cpl == 3, wp = s->cr0 & X86_CR0_WP;
 	bool write = kind == VMM_WALK_WRITE, fetch = kind == VMM_WALK_FETCH;
@@ -310,7 +310,7 @@ static int vmm_rw_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
 						w & ~BIT(31));
 			return VMM_X86_EXCEPTION;
 		}
-		r = vmm_rw_guest_phys(xv->vcpu->vm, gpa, buf, n, write);
+		r = vmm_rw_guest_phys(xv->vcpu.vm, gpa, buf, n, write);
 		if (r)
 			break;
 		gva += n;
@@ -402,7 +402,7 @@ static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 						w & ~BIT(31));
 			return VMM_X86_EXCEPTION;
 		}
-		if (vmm_rw_guest_phys(xv->vcpu->vm, gpa, in->bytes + got, n,
+		if (vmm_rw_guest_phys(xv->vcpu.vm, gpa, in->bytes + got, n,
 				      false))
 			break;
 		got += n;
@@ -590,7 +590,7 @@ static bool vmm_read_imm(struct vmm_insn *in, unsigned int size, u64 *imm)
 static int vmm_emulation_failure(struct vmm_x86_vcpu *xv,
 				 const struct vmm_insn *in)
 {
-	struct vmm_run *run = xv->vcpu->run;
+	struct vmm_run *run = xv->vcpu.run;
 
 	run->exit_reason = VMM_EXIT_INTERNAL_ERROR;
 	memset(&run->emulation_failure, 0, sizeof(run->emulation_failure));
@@ -617,7 +617,7 @@ static unsigned long vmm_reg_value(struct vmm_x86_vcpu *xv,
 void vmm_x86_mmio_frag_exit(struct vmm_x86_vcpu *xv)
 {
 	struct vmm_x86_mmio_load *m = &xv->mmio;
-	struct vmm_run *run = xv->vcpu->run;
+	struct vmm_run *run = xv->vcpu.run;
 	int i = m->cur_frag;
 
 	run->exit_reason = VMM_EXIT_MMIO;
@@ -694,7 +694,7 @@ static int vmm_mmio_split(struct vmm_x86_vcpu *xv, const struct vmm_insn *in,
 	memcpy(m->buf, &val, sizeof(m->buf));
 	for (i = 0; i < 2; i++) {
 		unsigned int n = i ? len - done : PAGE_SIZE - offset_in_page(lin);
-		unsigned long hva = vmm_gpa_to_hva(xv->vcpu->vm, gpas[i], write);
+		unsigned long hva = vmm_gpa_to_hva(xv->vcpu.vm, gpas[i], write);
 
 		if (hva && write &&
 		    copy_to_user((void __user *)hva, m->buf + done, n))
@@ -718,7 +718,7 @@ static int vmm_mmio_split(struct vmm_x86_vcpu *xv, const struct vmm_insn *in,
 
 int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 {
-	struct vmm_run *run = xv->vcpu->run;
+	struct vmm_run *run = xv->vcpu.run;
 	struct vmm_x86_mmio_load *ld = &xv->mmio;
 	struct vmm_insn in;
 	int op, modrm = 0, reg = 0, size, r;

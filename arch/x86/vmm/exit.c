@@ -64,7 +64,7 @@ int vmm_x86_handle_hlt(struct vmm_x86_vcpu *xv)
 
 	if (r <= 0)
 		return r;
-	xv->vcpu->run->exit_reason = VMM_EXIT_HLT;
+	xv->vcpu.run->exit_reason = VMM_EXIT_HLT;
 	return 0;
 }
 
@@ -206,7 +206,7 @@ int vmm_x86_handle_cr_write(struct vmm_x86_vcpu *xv, int exit_cr)
 		return r;
 	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
 	/* A change of the paging mode flushes the guest TLB. */
-	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu->requests);
+	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu.requests);
 	return 1;
 }
 

@@ -42,7 +42,7 @@ void vmm_x86_queue_exception(struct vmm_x86_vcpu *xv, u8 vector,
 void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
 			    int ndata, const u64 *data)
 {
-	struct vmm_run *run = xv->vcpu->run;
+	struct vmm_run *run = xv->vcpu.run;
 	int i;
 
 	run->exit_reason = VMM_EXIT_INTERNAL_ERROR;
@@ -185,7 +185,7 @@ static int vmm_x86_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *s)
 	}
 	vmm_x86->set_sregs(xv, s);
 	/* New CR3/CR4/EFER: translations cached for the old ones are stale. */
-	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu->requests);
+	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu.requests);
 	xv->tpr = s->cr8;
 	xv->apic_base = s->apic_base;
 	xv->pending_irq = irq;
@@ -243,7 +243,7 @@ static long vmm_x86_vcpu_ioctl(struct vmm_vcpu *vcpu, unsigned int ioctl,
 
 static void *vmm_pio_data(struct vmm_x86_vcpu *xv)
 {
-	return page_address(xv->vcpu->mmap_pages[1]);
+	return page_address(xv->vcpu.mmap_pages[1]);
 }
 
 static unsigned long vmm_addr_mask(u8 addr_size)
@@ -324,7 +324,7 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 		      bool rep, const struct vmm_x86_str_op *op,
 		      unsigned long next_rip)
 {
-	struct vmm_run *run = xv->vcpu->run;
+	struct vmm_run *run = xv->vcpu.run;
 	struct vmm_x86_pio *pio = &xv->pio;
 	unsigned long count = 1;
 	void *data = vmm_pio_data(xv);
@@ -446,7 +446,7 @@ static int vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
 	if (m->nr_frags) {
 		/* A load split at a page boundary: one part per exit. */
 		memcpy(m->buf + m->frag_off[m->cur_frag],
-		       xv->vcpu->run->mmio.data, m->frag_len[m->cur_frag]);
+		       xv->vcpu.run->mmio.data, m->frag_len[m->cur_frag]);
 		if (++m->cur_frag < m->nr_frags) {
 			vmm_x86_mmio_frag_exit(xv);
 			xv->pending = VMM_PENDING_MMIO_LOAD;
@@ -454,7 +454,7 @@ static int vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
 		}
 		memcpy(&val, m->buf, m->len);
 	} else {
-		memcpy(&val, xv->vcpu->run->mmio.data, m->len);
+		memcpy(&val, xv->vcpu.run->mmio.data, m->len);
 	}
 	if (m->sign_extend) {
 		if (m->len == 1)
@@ -498,7 +498,7 @@ static int vmm_x86_complete_userspace(struct vmm_x86_vcpu *xv)
 
 static void vmm_x86_post_run(struct vmm_x86_vcpu *xv)
 {
-	struct vmm_run *run = xv->vcpu->run;
+	struct vmm_run *run = xv->vcpu.run;
 
 	run->if_flag = !!(xv->rflags & X86_EFLAGS_IF);
 	run->cr8 = xv->tpr;
@@ -566,7 +566,7 @@ void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv)
 	xv->dr7 = VMM_DR7_INIT;
 	/* As KVM without an in-kernel APIC: enabled, BSP for vCPU 0. */
 	xv->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
-			(xv->vcpu->vcpu_id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+			(xv->vcpu.vcpu_id == 0 ? MSR_IA32_APICBASE_BSP : 0);
 	xv->tpr = 0;
 	xv->efer = 0;
 	xv->pat = 0x0007040600070406ULL;	/* the power-on default */
@@ -576,36 +576,53 @@ void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv)
 	vmm_x86->vcpu_reset(xv);
 }
 
+static struct vmm_vcpu *vmm_x86_vcpu_alloc(void)
+{
+	struct vmm_x86_vcpu *xv = kzalloc(vmm_x86->vcpu_size,
+					  GFP_KERNEL_ACCOUNT);
+
+	return xv ? &xv->vcpu : NULL;
+}
+
+static void vmm_x86_vcpu_free(struct vmm_vcpu *vcpu)
+{
+	kfree(to_x86(vcpu));
+}
+
+static struct vmm_vm *vmm_x86_vm_alloc(void)
+{
+	struct vmm_x86_vm *xvm = kzalloc(vmm_x86->vm_size, GFP_KERNEL_ACCOUNT);
+
+	return xvm ? &xvm->vm : NULL;
+}
+
+static void vmm_x86_vm_free(struct vmm_vm *vm)
+{
+	kfree(to_x86_vm(vm));
+}
+
 static int vmm_x86_vcpu_create(struct vmm_vcpu *vcpu)
 {
-	struct vmm_x86_vcpu *xv;
+	struct vmm_x86_vcpu *xv = to_x86(vcpu);
 	int r;
 
-	xv = kzalloc(sizeof(*xv), GFP_KERNEL_ACCOUNT);
-	if (!xv)
-		return -ENOMEM;
 	/* kmalloc of a power-of-two size is naturally aligned. */
 	BUILD_BUG_ON(sizeof(struct fxregs_state) != 512);
 	xv->fpu = kzalloc(sizeof(*xv->fpu), GFP_KERNEL_ACCOUNT);
 	xv->walk_sregs = kzalloc(sizeof(*xv->walk_sregs), GFP_KERNEL_ACCOUNT);
 	if (!xv->fpu || !xv->walk_sregs) {
-		kfree(xv->walk_sregs);
-		kfree(xv->fpu);
-		kfree(xv);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto err;
 	}
-	xv->vcpu = vcpu;
-	vcpu->arch = xv;
 	r = vmm_x86->vcpu_create(xv);
-	if (r) {
-		kfree(xv->walk_sregs);
-		kfree(xv->fpu);
-		kfree(xv);
-		vcpu->arch = NULL;
-		return r;
-	}
+	if (r)
+		goto err;
 	vmm_x86_vcpu_reset(xv);
 	return 0;
+err:
+	kfree(xv->walk_sregs);
+	kfree(xv->fpu);
+	return r;
 }
 
 static void vmm_x86_vcpu_destroy(struct vmm_vcpu *vcpu)
@@ -615,31 +632,16 @@ static void vmm_x86_vcpu_destroy(struct vmm_vcpu *vcpu)
 	vmm_x86->vcpu_destroy(xv);
 	kfree(xv->walk_sregs);
 	kfree(xv->fpu);
-	kfree(xv);
 }
 
 static int vmm_x86_vm_init(struct vmm_vm *vm, unsigned long type)
 {
-	struct vmm_x86_vm *xvm;
-	int r;
-
-	xvm = kzalloc(sizeof(*xvm), GFP_KERNEL_ACCOUNT);
-	if (!xvm)
-		return -ENOMEM;
-	vm->arch = xvm;
-	r = vmm_x86->vm_init(vm);
-	if (r) {
-		kfree(xvm);
-		vm->arch = NULL;
-	}
-	return r;
+	return vmm_x86->vm_init(vm);
 }
 
 static void vmm_x86_vm_destroy(struct vmm_vm *vm)
 {
 	vmm_x86->vm_destroy(vm);
-	kfree(vm->arch);
-	vm->arch = NULL;
 }
 
 static long vmm_x86_check_extension(struct vmm_vm *vm, long ext)
@@ -751,6 +753,10 @@ const struct vmm_arch_ops vmm_arch_ops = {
 	.exit			= vmm_x86_exit,
 	.hardware_enable	= vmm_x86_hardware_enable,
 	.hardware_disable	= vmm_x86_hardware_disable,
+	.vm_alloc		= vmm_x86_vm_alloc,
+	.vm_free		= vmm_x86_vm_free,
+	.vcpu_alloc		= vmm_x86_vcpu_alloc,
+	.vcpu_free		= vmm_x86_vcpu_free,
 	.vm_init		= vmm_x86_vm_init,
 	.vm_destroy		= vmm_x86_vm_destroy,
 	.check_extension	= vmm_x86_check_extension,

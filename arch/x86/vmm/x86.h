@@ -77,7 +77,7 @@ struct vmm_x86_mmio_load {
 };
 
 struct vmm_x86_vcpu {
-	struct vmm_vcpu *vcpu;
+	struct vmm_vcpu vcpu;		/* embedded: container_of() */
 	unsigned long regs[VMM_NR_GPRS];
 	unsigned long rip;
 	unsigned long rflags;
@@ -113,13 +113,11 @@ struct vmm_x86_vcpu {
 	struct fxregs_state *fpu;
 
 	u64 stat_exits;		/* guest exits, handled anywhere */
-
-	void *backend;
 };
 
 static inline struct vmm_x86_vcpu *to_x86(struct vmm_vcpu *vcpu)
 {
-	return vcpu->arch;
+	return container_of(vcpu, struct vmm_x86_vcpu, vcpu);
 }
 
 /*
@@ -129,6 +127,12 @@ static inline struct vmm_x86_vcpu *to_x86(struct vmm_vcpu *vcpu)
  */
 struct vmm_x86_ops {
 	const char *name;
+	/*
+	 * The vendor's VM and vCPU structures, which embed struct
+	 * vmm_x86_vm and struct vmm_x86_vcpu at offset 0 (svm_vcpu.xv, ...).
+	 */
+	size_t vm_size;
+	size_t vcpu_size;
 	int (*init)(void);
 	void (*exit)(void);
 	int (*hardware_enable)(void);
@@ -233,13 +237,13 @@ bool vmm_tdp_age_range(struct vmm_tdp *tdp, gfn_t start, gfn_t end, bool clear);
 
 /* The VM's x86 state. */
 struct vmm_x86_vm {
+	struct vmm_vm vm;		/* embedded: container_of() */
 	struct vmm_tdp *tdp;
-	void *backend;
 };
 
 static inline struct vmm_x86_vm *to_x86_vm(struct vmm_vm *vm)
 {
-	return vm->arch;
+	return container_of(vm, struct vmm_x86_vm, vm);
 }
 
 #endif /* _ARCH_X86_VMM_X86_H */

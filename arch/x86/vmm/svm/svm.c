@@ -60,6 +60,7 @@ struct svm_cpu {
 };
 
 struct svm_vcpu {
+	struct vmm_x86_vcpu xv;		/* first: see vmm_x86_ops */
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
 	u64 asid_generation;
@@ -72,9 +73,9 @@ static bool svm_has_tsc_aux;
 static void *svm_iopm;
 static void *svm_msrpm;
 
-static inline struct svm_vcpu *to_svm(struct vmm_x86_vcpu *xv)
+static __always_inline struct svm_vcpu *to_svm(struct vmm_x86_vcpu *xv)
 {
-	return xv->backend;
+	return container_of(xv, struct svm_vcpu, xv);
 }
 
 static inline void svm_clgi(void)
@@ -264,7 +265,7 @@ static void svm_init_control(struct vmm_x86_vcpu *xv)
 	c->msrpm_base_pa = __sme_set(__pa(svm_msrpm));
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	c->nested_cr3 = vmm_tdp_root_pa(to_x86_vm(xv->vcpu->vm)->tdp);
+	c->nested_cr3 = vmm_tdp_root_pa(to_x86_vm(xv->vcpu.vm)->tdp);
 }
 
 static void svm_init_seg(struct vmcb_seg *seg, u16 attrib)
@@ -307,21 +308,17 @@ static void svm_vcpu_reset(struct vmm_x86_vcpu *xv)
 
 static int svm_vcpu_create(struct vmm_x86_vcpu *xv)
 {
-	struct svm_vcpu *svm;
+	struct svm_vcpu *svm = to_svm(xv);
 	struct page *page;
 
-	svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
-	if (!svm)
-		return -ENOMEM;
+	/* vmm_x86_vcpu_alloc() allocates vcpu_size bytes for the xv. */
+	BUILD_BUG_ON(offsetof(struct svm_vcpu, xv) != 0);
 	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	if (!page) {
-		kfree(svm);
+	if (!page)
 		return -ENOMEM;
-	}
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = __sme_set(page_to_phys(page));
 	svm->asid_cpu = -1;
-	xv->backend = svm;
 	return 0;
 }
 
@@ -344,7 +341,6 @@ static void svm_vcpu_destroy(struct vmm_x86_vcpu *xv)
 
 	svm_forget_vmcb(svm->vmcb);
 	free_page((unsigned long)svm->vmcb);
-	kfree(svm);
 }
 
 /*
@@ -585,7 +581,7 @@ static void svm_sync_efer(struct vmm_x86_vcpu *xv)
 static int svm_handle_npf(struct vmm_x86_vcpu *xv)
 {
 	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
-	struct vmm_vm *vm = xv->vcpu->vm;
+	struct vmm_vm *vm = xv->vcpu.vm;
 	u64 err = c->exit_info_1;
 	gpa_t gpa = c->exit_info_2;
 	u64 data[3] = { err, gpa, xv->rip };
@@ -602,7 +598,7 @@ static int svm_handle_npf(struct vmm_x86_vcpu *xv)
 	 */
 	if (c->exit_int_info & SVM_EXITINTINFO_VALID) {
 		u64 ev[5] = { c->exit_int_info, c->exit_code, err, gpa,
-			      xv->vcpu->cpu };
+			      xv->vcpu.cpu };
 
 		vmm_x86_internal_error(xv, VMM_INTERNAL_ERROR_DELIVERY_EV,
 				       ARRAY_SIZE(ev), ev);
@@ -630,7 +626,7 @@ static int svm_reflect_exception(struct vmm_x86_vcpu *xv, u8 vector)
 static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 {
 	struct svm_vcpu *svm = to_svm(xv);
-	struct vmm_run *run = xv->vcpu->run;
+	struct vmm_run *run = xv->vcpu.run;
 	u32 code = svm->vmcb->control.exit_code;
 	u64 data[2];
 
@@ -696,11 +692,11 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 	case SVM_EXIT_ERR:
 		run->exit_reason = VMM_EXIT_FAIL_ENTRY;
 		run->fail_entry.hardware_entry_failure_reason = code;
-		run->fail_entry.cpu = xv->vcpu->cpu;
+		run->fail_entry.cpu = xv->vcpu.cpu;
 		return 0;
 	default:
 		data[0] = code;
-		data[1] = xv->vcpu->cpu;
+		data[1] = xv->vcpu.cpu;
 		vmm_x86_internal_error(xv,
 			VMM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, 2, data);
 		return 0;
@@ -749,7 +745,7 @@ static __always_inline bool svm_floor_resume(struct vmm_x86_vcpu *xv,
 	    (vmcb->save.rflags & X86_EFLAGS_TF) ||
 	    (vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) ||
 	    (vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) ||
-	    xv->pending_irq >= 0 || READ_ONCE(xv->vcpu->requests) ||
+	    xv->pending_irq >= 0 || READ_ONCE(xv->vcpu.requests) ||
 	    (read_thread_flags() & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL |
 				    _TIF_NEED_RESCHED)) ||
 	    *n >= SVM_FLOOR_MAX)
@@ -773,7 +769,7 @@ static __always_inline bool svm_floor_resume(struct vmm_x86_vcpu *xv,
  */
 static noinstr u32 svm_enter_exit(struct vmm_x86_vcpu *xv, u64 host_save_pa)
 {
-	struct svm_vcpu *svm = xv->backend;	/* to_svm() may not inline */
+	struct svm_vcpu *svm = to_svm(xv);
 	u32 n = 0;
 
 	guest_state_enter_irqoff();
@@ -853,7 +849,7 @@ static void svm_inject_events(struct vmm_x86_vcpu *xv)
 static int svm_run(struct vmm_x86_vcpu *xv)
 {
 	struct svm_vcpu *svm = to_svm(xv);
-	struct vmm_vcpu *vcpu = xv->vcpu;
+	struct vmm_vcpu *vcpu = &xv->vcpu;
 	struct vmcb *vmcb = svm->vmcb;
 	struct svm_cpu *sd;
 	unsigned long host_dr6, host_dr7;
@@ -971,6 +967,8 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 
 const struct vmm_x86_ops vmm_svm_ops = {
 	.name			= "svm",
+	.vm_size		= sizeof(struct vmm_x86_vm),
+	.vcpu_size		= sizeof(struct svm_vcpu),
 	.init			= svm_init,
 	.exit			= svm_exit,
 	.hardware_enable	= svm_hardware_enable,
