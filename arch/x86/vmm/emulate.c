@@ -55,8 +55,8 @@ static void vmm_walk_ctx_init(struct vmm_x86_vcpu *xv, struct vmm_walk_ctx *c)
 {
 	c->sregs = xv->walk_sregs;
 	memset(c->sregs, 0, sizeof(*c->sregs));
-	vmm_x86->get_sregs(xv, c->sregs);
-	c->cpl = vmm_x86->get_cpl(xv);
+	vmm_x86_call(get_sregs)(xv, c->sregs);
+	c->cpl = vmm_x86_call(get_cpl)(xv);
 }
 
 /* The user address of guest-physical @gpa; 0 if no memslot backs it. */
@@ -665,7 +665,7 @@ static int vmm_mmio_split(struct vmm_x86_vcpu *xv, const struct vmm_insn *in,
 	if (offset_in_page(lin) + len <= PAGE_SIZE)
 		return 0;
 
-	c.cpl = vmm_x86->get_cpl(xv);
+	c.cpl = vmm_x86_call(get_cpl)(xv);
 	for (i = 0; i < 2; i++) {
 		unsigned long la = lin + (i ? PAGE_SIZE - offset_in_page(lin) : 0);
 		long w;

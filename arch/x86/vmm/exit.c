@@ -44,7 +44,7 @@ bool vmm_x86_long_mode(struct vmm_x86_vcpu *xv)
 
 	if (!(xv->efer & EFER_LMA))
 		return false;
-	vmm_x86->get_cs_db_l_bits(xv, &db, &l);
+	vmm_x86_call(get_cs_db_l_bits)(xv, &db, &l);
 	return l;
 }
 
@@ -74,7 +74,7 @@ int vmm_x86_handle_hypercall(struct vmm_x86_vcpu *xv)
 	unsigned long ret;
 
 	/* No hypercall is implemented; KVM's error codes. */
-	ret = vmm_x86->get_cpl(xv) ? -VMM_HC_EPERM : -VMM_HC_ENOSYS;
+	ret = vmm_x86_call(get_cpl)(xv) ? -VMM_HC_EPERM : -VMM_HC_ENOSYS;
 	if (!vmm_x86_long_mode(xv))
 		ret = (u32)ret;
 	xv->regs[VMM_REG_RAX] = ret;
@@ -114,7 +114,7 @@ int vmm_x86_handle_msr(struct vmm_x86_vcpu *xv, bool write)
 		    (data & (EFER_LME | EFER_NX)) != (xv->efer & EFER_LME))
 			return vmm_x86_inject_gp(xv);
 		xv->efer = (data & ~EFER_LMA) | (xv->efer & EFER_LMA);
-		vmm_x86->set_efer(xv, xv->efer);
+		vmm_x86_call(set_efer)(xv, xv->efer);
 		break;
 	case MSR_IA32_CR_PAT:
 		if (!write) {
@@ -124,7 +124,7 @@ int vmm_x86_handle_msr(struct vmm_x86_vcpu *xv, bool write)
 		if (!vmm_x86_pat_valid(data))
 			return vmm_x86_inject_gp(xv);
 		xv->pat = data;
-		vmm_x86->set_pat(xv, data);
+		vmm_x86_call(set_pat)(xv, data);
 		break;
 	case MSR_IA32_APICBASE:
 		if (!write) {
@@ -153,7 +153,7 @@ int vmm_x86_handle_msr(struct vmm_x86_vcpu *xv, bool write)
 /* As kvm_set_cr0(), for what vmm virtualizes. */
 static int vmm_x86_set_cr0(struct vmm_x86_vcpu *xv, unsigned long val)
 {
-	unsigned long old = vmm_x86->get_cr0(xv);
+	unsigned long old = vmm_x86_call(get_cr0)(xv);
 	int db, l;
 
 	if (!vmm_x86_valid_cr0(val))
@@ -164,12 +164,12 @@ static int vmm_x86_set_cr0(struct vmm_x86_vcpu *xv, unsigned long val)
 	 */
 	if ((val & X86_CR0_PG) && !(old & X86_CR0_PG) &&
 	    (xv->efer & EFER_LME)) {
-		vmm_x86->get_cs_db_l_bits(xv, &db, &l);
-		if (!(vmm_x86->get_cr4(xv) & X86_CR4_PAE) || l)
+		vmm_x86_call(get_cs_db_l_bits)(xv, &db, &l);
+		if (!(vmm_x86_call(get_cr4)(xv) & X86_CR4_PAE) || l)
 			return vmm_x86_inject_gp(xv);
 		xv->efer |= EFER_LMA;
 	}
-	vmm_x86->set_cr0(xv, val | X86_CR0_ET);
+	vmm_x86_call(set_cr0)(xv, val | X86_CR0_ET);
 	return 0;
 }
 
@@ -179,7 +179,7 @@ static int vmm_x86_set_cr4(struct vmm_x86_vcpu *xv, unsigned long val)
 		return vmm_x86_inject_gp(xv);
 	if ((xv->efer & EFER_LMA) && !(val & X86_CR4_PAE))
 		return vmm_x86_inject_gp(xv);
-	vmm_x86->set_cr4(xv, val);
+	vmm_x86_call(set_cr4)(xv, val);
 	return 0;
 }
 
@@ -193,7 +193,7 @@ int vmm_x86_handle_cr_write(struct vmm_x86_vcpu *xv, int exit_cr)
 	unsigned long val;
 	int cr, r;
 
-	r = vmm_x86_decode_cr_write(xv, vmm_x86->get_cr0(xv), &cr, &val);
+	r = vmm_x86_decode_cr_write(xv, vmm_x86_call(get_cr0)(xv), &cr, &val);
 	if (r <= 0 || cr < 0)
 		return r;
 	if (cr != exit_cr)
@@ -220,7 +220,7 @@ int vmm_x86_handle_dr(struct vmm_x86_vcpu *xv, bool write)
 	if (r <= 0 || dr < 0)
 		return r;
 	if (dr == 4 || dr == 5) {
-		if (vmm_x86->get_cr4(xv) & X86_CR4_DE)
+		if (vmm_x86_call(get_cr4)(xv) & X86_CR4_DE)
 			return vmm_x86_inject_ud(xv);
 		dr += 2;
 	}

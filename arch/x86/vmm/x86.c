@@ -22,6 +22,11 @@
 /* The hardware backend chosen at module load. */
 const struct vmm_x86_ops *vmm_x86;
 
+#define VMM_X86_OP(func)						\
+	DEFINE_STATIC_CALL_NULL(vmm_x86_##func,				\
+				*(((struct vmm_x86_ops *)0)->func))
+#include "x86-ops.h"
+
 /* CR4 bits that need no CPUID feature; see kvm_is_valid_cr4(). */
 #define VMM_CR4_VALID	(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD |	\
 			 X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE |	\
@@ -61,7 +66,7 @@ void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
 void vmm_x86_complete_insn(struct vmm_x86_vcpu *xv, unsigned long next_rip)
 {
 	xv->rip = next_rip;
-	vmm_x86->set_interrupt_shadow(xv, false);
+	vmm_x86_call(set_interrupt_shadow)(xv, false);
 	/*
 	 * RFLAGS.TF: the single-step trap the CPU would raise after the
 	 * instruction (kvm_vcpu_do_singlestep()): #DB with DR6.BS.
@@ -164,7 +169,7 @@ static bool vmm_x86_valid_sregs(const struct vmm_sregs *s)
 static void vmm_x86_get_sregs(struct vmm_x86_vcpu *xv, struct vmm_sregs *s)
 {
 	memset(s, 0, sizeof(*s));
-	vmm_x86->get_sregs(xv, s);
+	vmm_x86_call(get_sregs)(xv, s);
 	s->cr8 = xv->tpr;
 	s->apic_base = xv->apic_base;
 	if (xv->pending_irq >= 0)
@@ -183,7 +188,7 @@ static int vmm_x86_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *s)
 			break;
 		}
 	}
-	vmm_x86->set_sregs(xv, s);
+	vmm_x86_call(set_sregs)(xv, s);
 	/* New CR3/CR4/EFER: translations cached for the old ones are stale. */
 	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu.requests);
 	xv->tpr = s->cr8;
@@ -430,7 +435,7 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 		vmm_reg_advance(xv, VMM_REG_RCX, pio->addr_size, -(long)pio->count);
 		/* Re-execute the instruction until RCX is exhausted. */
 		if (xv->regs[VMM_REG_RCX] & vmm_addr_mask(pio->addr_size)) {
-			vmm_x86->set_interrupt_shadow(xv, false);
+			vmm_x86_call(set_interrupt_shadow)(xv, false);
 			return 1;
 		}
 	}
@@ -506,7 +511,7 @@ static void vmm_x86_post_run(struct vmm_x86_vcpu *xv)
 	/* As KVM: not in the shadow of STI or MOV SS, nothing queued. */
 	run->ready_for_interrupt_injection =
 		run->if_flag && xv->pending_irq < 0 &&
-		!vmm_x86->get_interrupt_shadow(xv);
+		!vmm_x86_call(get_interrupt_shadow)(xv);
 }
 
 static int vmm_x86_vcpu_run(struct vmm_vcpu *vcpu)
@@ -540,7 +545,7 @@ static int vmm_x86_vcpu_run(struct vmm_vcpu *vcpu)
 		r = vmm_vcpu_handle_work(vcpu);
 		if (r)
 			break;
-		r = vmm_x86->run(xv);
+		r = vmm_x86_call(run)(xv);
 		if (r <= 0)
 			break;
 	}
@@ -573,7 +578,7 @@ void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv)
 	memset(xv->fpu, 0, sizeof(*xv->fpu));
 	xv->fpu->cwd = 0x37f;
 	xv->fpu->mxcsr = MXCSR_DEFAULT;
-	vmm_x86->vcpu_reset(xv);
+	vmm_x86_call(vcpu_reset)(xv);
 }
 
 static struct vmm_vcpu *vmm_x86_vcpu_alloc(void)
@@ -614,7 +619,7 @@ static int vmm_x86_vcpu_create(struct vmm_vcpu *vcpu)
 		r = -ENOMEM;
 		goto err;
 	}
-	r = vmm_x86->vcpu_create(xv);
+	r = vmm_x86_call(vcpu_create)(xv);
 	if (r)
 		goto err;
 	vmm_x86_vcpu_reset(xv);
@@ -629,19 +634,19 @@ static void vmm_x86_vcpu_destroy(struct vmm_vcpu *vcpu)
 {
 	struct vmm_x86_vcpu *xv = to_x86(vcpu);
 
-	vmm_x86->vcpu_destroy(xv);
+	vmm_x86_call(vcpu_destroy)(xv);
 	kfree(xv->walk_sregs);
 	kfree(xv->fpu);
 }
 
 static int vmm_x86_vm_init(struct vmm_vm *vm, unsigned long type)
 {
-	return vmm_x86->vm_init(vm);
+	return vmm_x86_call(vm_init)(vm);
 }
 
 static void vmm_x86_vm_destroy(struct vmm_vm *vm)
 {
-	vmm_x86->vm_destroy(vm);
+	vmm_x86_call(vm_destroy)(vm);
 }
 
 static long vmm_x86_check_extension(struct vmm_vm *vm, long ext)
@@ -681,12 +686,12 @@ static long vmm_x86_dev_ioctl(unsigned int ioctl, unsigned long arg)
 
 static void vmm_x86_vcpu_load(struct vmm_vcpu *vcpu, int cpu)
 {
-	vmm_x86->vcpu_load(to_x86(vcpu), cpu);
+	vmm_x86_call(vcpu_load)(to_x86(vcpu), cpu);
 }
 
 static void vmm_x86_vcpu_put(struct vmm_vcpu *vcpu)
 {
-	vmm_x86->vcpu_put(to_x86(vcpu));
+	vmm_x86_call(vcpu_put)(to_x86(vcpu));
 }
 
 static bool vmm_x86_age_gfn_range(struct vmm_vm *vm, gfn_t start, gfn_t end,
@@ -738,6 +743,8 @@ static void vmm_x86_hardware_disable(void)
 static int vmm_x86_init(void)
 {
 	vmm_x86 = &vmm_svm_ops;
+#define VMM_X86_OP(func)	static_call_update(vmm_x86_##func, vmm_x86->func)
+#include "x86-ops.h"
 	return vmm_x86->init();
 }
 

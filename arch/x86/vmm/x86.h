@@ -6,6 +6,7 @@
 #ifndef _ARCH_X86_VMM_X86_H
 #define _ARCH_X86_VMM_X86_H
 
+#include <linux/static_call.h>
 #include <vmm/vmm_host.h>
 
 /* Without a guest CPUID table, KVM assumes a 36-bit physical address. */
@@ -173,6 +174,13 @@ struct vmm_x86_ops {
 
 extern const struct vmm_x86_ops vmm_svm_ops;
 extern const struct vmm_x86_ops *vmm_x86;
+
+/* Direct calls to the vendor, patched in at module load (x86-ops.h). */
+#define VMM_X86_OP(func)						\
+	DECLARE_STATIC_CALL(vmm_x86_##func, *(((struct vmm_x86_ops *)0)->func))
+#include "x86-ops.h"
+
+#define vmm_x86_call(func)	static_call(vmm_x86_##func)
 
 /* exit.c */
 int vmm_x86_inject_gp(struct vmm_x86_vcpu *xv);
