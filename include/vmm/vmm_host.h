@@ -60,9 +60,17 @@ struct vmm_memslots {
 	struct vmm_memslot slots[];
 };
 
+/*
+ * vcpu->mode, KVM's handshake between a vCPU entering the guest and
+ * whoever wants it out: the entry sets IN_GUEST_MODE, then (after a full
+ * barrier) checks for requests and EXITING_GUEST_MODE with IRQs off; a
+ * kicker sets its request, then moves IN_GUEST_MODE to EXITING_GUEST_MODE
+ * and sends an IPI only if the vCPU was in guest mode.
+ */
 enum vmm_vcpu_mode {
 	VMM_OUTSIDE_GUEST_MODE,
 	VMM_IN_GUEST_MODE,
+	VMM_EXITING_GUEST_MODE,
 };
 
 /* Bits of vcpu->requests, processed before every guest entry. */
@@ -111,9 +119,35 @@ struct vmm_vcpu {
 	unsigned long requests;
 };
 
+/*
+ * Ask @vcpu to do @req before it next enters the guest, then kick it
+ * (vmm_vcpu_kick()).  The arch's entry consumes requests after it has set
+ * IN_GUEST_MODE and a full barrier, which is what makes this race-free.
+ */
+static inline void vmm_make_request(int req, struct vmm_vcpu *vcpu)
+{
+	/* What the request refers to is visible before the request. */
+	smp_wmb();
+	set_bit(req, &vcpu->requests);
+}
+
+/* Consume @req if it is pending, as kvm_check_request(). */
 static inline bool vmm_check_request(struct vmm_vcpu *vcpu, int req)
 {
-	return test_and_clear_bit(req, &vcpu->requests);
+	if (!test_bit(req, &vcpu->requests))
+		return false;
+	clear_bit(req, &vcpu->requests);
+	/* Pairs with the smp_wmb() in vmm_make_request(). */
+	smp_mb__after_atomic();
+	return true;
+}
+
+/* IN_GUEST_MODE becomes EXITING_GUEST_MODE; returns the previous mode. */
+static inline int vmm_vcpu_exiting_guest_mode(struct vmm_vcpu *vcpu)
+{
+	/* The request is set before the mode is read (vs. the entry's mb). */
+	smp_mb__before_atomic();
+	return cmpxchg(&vcpu->mode, VMM_IN_GUEST_MODE, VMM_EXITING_GUEST_MODE);
 }
 
 /*
@@ -223,6 +257,8 @@ extern const struct vmm_arch_ops vmm_arch_ops;
 /* Helpers the core offers to backends. */
 struct vmm_memslot *vmm_gfn_to_memslot(struct vmm_vm *vm, gfn_t gfn);
 void vmm_flush_remote_tlbs(struct vmm_vm *vm);
+void vmm_vcpu_kick(struct vmm_vcpu *vcpu);
+void vmm_make_all_vcpus_request(struct vmm_vm *vm, int req, bool wait);
 int vmm_vcpu_handle_work(struct vmm_vcpu *vcpu);
 
 /*

@@ -40,44 +40,71 @@ static void vmm_ack_kick(void *unused)
 }
 
 /*
+ * Get @vcpu out of guest mode soon if it is in it, as kvm_vcpu_kick():
+ * a request set before this is seen at its next entry at the latest.
+ */
+void vmm_vcpu_kick(struct vmm_vcpu *vcpu)
+{
+	int me = get_cpu(), cpu;
+
+	/* The CPU is read after the mode, as in KVM: it is the current one. */
+	if (vmm_vcpu_exiting_guest_mode(vcpu) == VMM_IN_GUEST_MODE) {
+		cpu = READ_ONCE(vcpu->cpu);
+		if (cpu != me && (unsigned int)cpu < nr_cpu_ids &&
+		    cpu_online(cpu))
+			smp_send_reschedule(cpu);
+	}
+	put_cpu();
+}
+
+/*
+ * Make @req of every vCPU of @vm and kick those in guest mode.  With
+ * @wait, also wait until every vCPU that was in (or exiting) guest mode
+ * has left it: the IPI is taken only once guest mode is over.  Callable
+ * in atomic context.
+ */
+void vmm_make_all_vcpus_request(struct vmm_vm *vm, int req, bool wait)
+{
+	int i, me, nr = READ_ONCE(vm->nr_vcpus);
+	cpumask_var_t mask;
+	bool have_mask;
+
+	/* Pairs with the smp_wmb() in vmm_vm_create_vcpu(). */
+	smp_rmb();
+	have_mask = zalloc_cpumask_var(&mask, GFP_ATOMIC);
+	me = get_cpu();
+	for (i = 0; i < nr; i++) {
+		struct vmm_vcpu *vcpu = vm->vcpus[i];
+		int cpu, mode;
+
+		vmm_make_request(req, vcpu);
+		mode = vmm_vcpu_exiting_guest_mode(vcpu);
+		cpu = READ_ONCE(vcpu->cpu);
+		if (have_mask && cpu != me && (unsigned int)cpu < nr_cpu_ids &&
+		    (wait ? mode != VMM_OUTSIDE_GUEST_MODE :
+			    mode == VMM_IN_GUEST_MODE))
+			__cpumask_set_cpu(cpu, mask);
+	}
+	if (have_mask)
+		smp_call_function_many(mask, vmm_ack_kick, NULL, wait);
+	else
+		smp_call_function(vmm_ack_kick, NULL, wait);
+	put_cpu();
+	if (have_mask)
+		free_cpumask_var(mask);
+}
+
+/*
  * Make every vCPU of @vm flush its guest TLB before it enters the guest
  * again, and wait until the vCPUs that are in the guest right now have
  * left it (the IPI forces a #VMEXIT).  Callable in atomic context.
  */
 void vmm_flush_remote_tlbs(struct vmm_vm *vm)
 {
-	int i, nr = READ_ONCE(vm->nr_vcpus);
-	cpumask_var_t mask;
-	bool have_mask;
-
 	if (vmm_arch_ops.flush_remote_tlbs &&
 	    !vmm_arch_ops.flush_remote_tlbs(vm))
 		return;
-
-	/* Pairs with the smp_wmb() in vmm_vm_create_vcpu(). */
-	smp_rmb();
-	for (i = 0; i < nr; i++)
-		set_bit(VMM_REQ_TLB_FLUSH, &vm->vcpus[i]->requests);
-	/* The requests are visible before we read vcpu->mode. */
-	smp_mb();
-
-	have_mask = zalloc_cpumask_var(&mask, GFP_ATOMIC);
-	preempt_disable();
-	for (i = 0; i < nr && have_mask; i++) {
-		struct vmm_vcpu *vcpu = vm->vcpus[i];
-		int cpu = READ_ONCE(vcpu->cpu);
-
-		if (READ_ONCE(vcpu->mode) == VMM_IN_GUEST_MODE && cpu >= 0 &&
-		    cpu != smp_processor_id())
-			__cpumask_set_cpu(cpu, mask);
-	}
-	if (have_mask)
-		smp_call_function_many(mask, vmm_ack_kick, NULL, 1);
-	else
-		smp_call_function(vmm_ack_kick, NULL, 1);
-	preempt_enable();
-	if (have_mask)
-		free_cpumask_var(mask);
+	vmm_make_all_vcpus_request(vm, VMM_REQ_TLB_FLUSH, true);
 }
 
 static vm_fault_t vmm_vcpu_fault(struct vm_fault *vmf)

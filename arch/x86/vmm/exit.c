@@ -206,7 +206,7 @@ int vmm_x86_handle_cr_write(struct vmm_x86_vcpu *xv, int exit_cr)
 		return r;
 	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
 	/* A change of the paging mode flushes the guest TLB. */
-	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu.requests);
+	vmm_make_request(VMM_REQ_TLB_FLUSH, &xv->vcpu);
 	return 1;
 }
 

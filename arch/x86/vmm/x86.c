@@ -190,7 +190,7 @@ static int vmm_x86_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *s)
 	}
 	vmm_x86_call(set_sregs)(xv, s);
 	/* New CR3/CR4/EFER: translations cached for the old ones are stale. */
-	set_bit(VMM_REQ_TLB_FLUSH, &xv->vcpu.requests);
+	vmm_make_request(VMM_REQ_TLB_FLUSH, &xv->vcpu);
 	xv->tpr = s->cr8;
 	xv->apic_base = s->apic_base;
 	xv->pending_irq = irq;

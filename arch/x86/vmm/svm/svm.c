@@ -879,9 +879,16 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 		return 1;
 	}
 	WRITE_ONCE(vcpu->mode, VMM_IN_GUEST_MODE);
-	/* Pairs with vmm_flush_remote_tlbs(): mode before requests. */
+	/*
+	 * Mode before requests, pairs with vmm_vcpu_exiting_guest_mode(): a
+	 * kick either sees IN_GUEST_MODE and sends its IPI (taken as an
+	 * INTR exit right after VMRUN), or its request is seen below.  A
+	 * kick that lands between the mode write and here leaves
+	 * EXITING_GUEST_MODE: go round the loop once more.
+	 */
 	smp_mb();
-	if (vmm_vcpu_work_pending()) {
+	if (vmm_vcpu_work_pending() ||
+	    READ_ONCE(vcpu->mode) == VMM_EXITING_GUEST_MODE) {
 		WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
 		local_irq_enable();
 		kernel_fpu_end();
@@ -891,6 +898,12 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	if (vmm_check_request(vcpu, VMM_REQ_TLB_FLUSH) ||
 	    svm->asid_cpu != cpu || svm->asid_generation != sd->asid_generation)
 		svm_new_asid(svm, sd, cpu);
+	/*
+	 * Requests are consumed here, after IN_GUEST_MODE is visible, so
+	 * none is lost: one made earlier is seen, one made later comes with
+	 * an IPI (vmm_vcpu_kick()).  Every request vmm defines is handled
+	 * here; a new one must be too.
+	 */
 
 	vmcb->save.rax = xv->regs[VMM_REG_RAX];
 	vmcb->save.rsp = xv->regs[VMM_REG_RSP];
