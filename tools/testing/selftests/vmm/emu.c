@@ -70,28 +70,6 @@ asm(".pushsection .text\n"
 	"	iretq\n"
 	".popsection");
 
-/* A 64-bit interrupt gate for @vector in the IDT at @idt_gpa. */
-static void idt_set(struct vmm_vm *vm, uint64_t idt_gpa, int vector,
-		    const char *handler)
-{
-	uint64_t *e = vm_gpa2hva(vm, idt_gpa + vector * 16);
-	uint64_t off = (uintptr_t)handler;
-
-	e[0] = (off & 0xffff) | ((uint64_t)GUEST_SEL_CODE64 << 16) |
-	       (0x8eUL << 40) | (((off >> 16) & 0xffff) << 48);
-	e[1] = off >> 32;
-}
-
-static void vcpu_set_idt(struct vmm_vcpu *vcpu, uint64_t base, uint16_t limit)
-{
-	struct vmm_sregs sregs;
-
-	vcpu_get_sregs(vcpu, &sregs);
-	sregs.idt.base = base;
-	sregs.idt.limit = limit;
-	vcpu_set_sregs(vcpu, &sregs);
-}
-
 /* Queue an external interrupt as user space without an irqchip does. */
 static void vcpu_queue_irq(struct vmm_vcpu *vcpu, int vector)
 {
@@ -143,7 +121,7 @@ TEST(sti_shadow)
 	struct vmm_run *run = vcpu->run;
 	struct ucall uc;
 
-	idt_set(vm, GUEST_IDT_GPA, 0x40, irq_handler);
+	vm_set_idt_gate(vm, GUEST_IDT_GPA, 0x40, irq_handler);
 	vcpu_set_idt(vcpu, GUEST_IDT_GPA, 0xfff);
 
 	vcpu_run(vcpu);
@@ -196,13 +174,13 @@ static void int3_run(struct __test_metadata *_metadata, uint64_t idt_gpa)
 	struct ucall uc;
 
 	vm_add_memslot(vm, 1, 0, idt_gpa, 2 * PAGE_SIZE);
-	idt_set(vm, idt_gpa, 3, bp_handler);
+	vm_set_idt_gate(vm, idt_gpa, 3, bp_handler);
 	vcpu_set_idt(vcpu, idt_gpa, 0xfff);
 	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
 	EXPECT_EQ(1, uc.args[0]);
 	EXPECT_EQ((uintptr_t)int3_after, uc.args[1]);
 	/* INT 3 (CD 03) with the IDT on another fresh page */
-	idt_set(vm, idt_gpa + PAGE_SIZE, 3, bp_handler);
+	vm_set_idt_gate(vm, idt_gpa + PAGE_SIZE, 3, bp_handler);
 	vcpu_set_idt(vcpu, idt_gpa + PAGE_SIZE, 0xfff);
 	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
 	EXPECT_EQ(2, uc.args[0]);
@@ -552,7 +530,7 @@ TEST(page_walk)
 	pt[0] = WALK_PAGE_GPA | PTE_P | PTE_RW;
 	pt[1] = (WALK_PAGE_GPA + PAGE_SIZE) | PTE_P | PTE_RW | (1UL << 51);
 	pt[2] = (WALK_PAGE_GPA + 2 * PAGE_SIZE) | PTE_P | PTE_RW | (1UL << 63);
-	idt_set(vm, GUEST_IDT_GPA, 14, pf_handler);
+	vm_set_idt_gate(vm, GUEST_IDT_GPA, 14, pf_handler);
 	vcpu_set_idt(vcpu, GUEST_IDT_GPA, 0xfff);
 
 	vcpu_run(vcpu);
@@ -700,7 +678,7 @@ TEST(single_step_cpuid)
 	struct vmm_vm *vm = vm_create_default(&vcpu, guest_single_step);
 	struct ucall uc;
 
-	idt_set(vm, GUEST_IDT_GPA, 1, db_handler);
+	vm_set_idt_gate(vm, GUEST_IDT_GPA, 1, db_handler);
 	vcpu_set_idt(vcpu, GUEST_IDT_GPA, 0xfff);
 	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
 	EXPECT_EQ(1, uc.args[0]);

@@ -118,6 +118,40 @@ static uint64_t guest_reg_spin(struct reg_pattern *p, uint64_t iters)
 	return r;
 }
 
+/*
+ * Exceptions end in a report instead of a triple fault: one stub per
+ * vector 0-31 pushes its number; the common part passes the vector and
+ * the three words the CPU pushed above it (error code if any, then RIP,
+ * CS, ...) to preempt_exc_report().
+ */
+asm(".pushsection .text\n"
+	".global preempt_exc_stubs\n"
+	".align 16\n"
+	"preempt_exc_stubs:\n"
+	".irp v,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+	"	.align 16\n"
+	"	push $\\v\n"
+	"	jmp preempt_exc_common\n"
+	".endr\n"
+	"preempt_exc_common:\n"
+	"	mov (%rsp), %rdi\n"
+	"	mov 8(%rsp), %rsi\n"
+	"	mov 16(%rsp), %rdx\n"
+	"	mov 24(%rsp), %rcx\n"
+	"	and $-16, %rsp\n"
+	"	call preempt_exc_report\n"
+	"1:	hlt\n"
+	"	jmp 1b\n"
+	".popsection");
+GUEST_LABEL(preempt_exc_stubs);
+
+/* Called by preempt_exc_common, hence not static. */
+void preempt_exc_report(uint64_t vector, uint64_t w0, uint64_t w1, uint64_t w2)
+{
+	guest_ucall(UCALL_ABORT, vector, w0, w1, w2);
+	guest_halt_forever();
+}
+
 /* Round after round of guest_reg_spin(), reported as SYNC(round, bad). */
 static void guest_code(uint64_t id, uint64_t iters)
 {
@@ -217,10 +251,13 @@ static void *vcpu_thread_fn(void *arg)
 		}
 		cmd = get_ucall(t->vcpu, &uc);
 		if (cmd != UCALL_SYNC) {
+			/* An exception: vector, then what the CPU pushed. */
 			snprintf(t->error, sizeof(t->error),
-				 "exit reason %u, ucall %lu (line %lu)",
+				 "exit reason %u, ucall %lu (line %lu) %#lx %#lx %#lx %#lx",
 				 t->vcpu->run->exit_reason, (unsigned long)cmd,
-				 (unsigned long)uc.line);
+				 (unsigned long)uc.line,
+				 (unsigned long)uc.args[0], (unsigned long)uc.args[1],
+				 (unsigned long)uc.args[2], (unsigned long)uc.args[3]);
 			break;
 		}
 		if (uc.args[0] != t->rounds) {
@@ -246,10 +283,13 @@ static struct vmm_vm *vm_create_spinners(struct vcpu_thread *t, int n,
 	struct vmm_vm *vm = vm_create_default(NULL, NULL);
 	int i;
 
+	for (i = 0; i < 32; i++)
+		vm_set_idt_gate(vm, GUEST_IDT_GPA, i, preempt_exc_stubs + 16 * i);
 	memset(t, 0, n * sizeof(*t));
 	for (i = 0; i < n; i++) {
 		t[i].vcpu = vm_add_vcpu(vm, i);
 		vcpu_setup_long_mode(t[i].vcpu);
+		vcpu_set_idt(t[i].vcpu, GUEST_IDT_GPA, 32 * 16 - 1);
 		vcpu_set_entry(t[i].vcpu, guest_code, i, iters);
 		t[i].stop = stop;
 	}

@@ -168,6 +168,9 @@ struct vmm_vm *vm_create_default(struct vmm_vcpu **vcpu, void *guest_code);
 struct vmm_vcpu *vm_add_vcpu_long(struct vmm_vm *vm, uint32_t id,
 				  void *guest_code);
 void vcpu_setup_long_mode(struct vmm_vcpu *vcpu);
+void vm_set_idt_gate(struct vmm_vm *vm, uint64_t idt_gpa, int vector,
+		     const void *handler);
+void vcpu_set_idt(struct vmm_vcpu *vcpu, uint64_t base, uint16_t limit);
 void vcpu_set_entry(struct vmm_vcpu *vcpu, void *guest_code,
 		    uint64_t arg0, uint64_t arg1);
 void vcpu_setup_real_mode(struct vmm_vcpu *vcpu, uint16_t ip);

@@ -275,3 +275,25 @@ void vcpu_setup_pmode32(struct vmm_vcpu *vcpu, uint32_t eip)
 	regs.rflags = X86_RFLAGS_FIXED;
 	vcpu_set_regs(vcpu, &regs);
 }
+
+/* A 64-bit interrupt gate for @vector in the IDT at @idt_gpa. */
+void vm_set_idt_gate(struct vmm_vm *vm, uint64_t idt_gpa, int vector,
+		     const void *handler)
+{
+	uint64_t *e = vm_gpa2hva(vm, idt_gpa + vector * 16);
+	uint64_t off = (uintptr_t)handler;
+
+	e[0] = (off & 0xffff) | ((uint64_t)GUEST_SEL_CODE64 << 16) |
+	       (0x8eUL << 40) | (((off >> 16) & 0xffff) << 48);
+	e[1] = off >> 32;
+}
+
+void vcpu_set_idt(struct vmm_vcpu *vcpu, uint64_t base, uint16_t limit)
+{
+	struct vmm_sregs sregs;
+
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.idt.base = base;
+	sregs.idt.limit = limit;
+	vcpu_set_sregs(vcpu, &sregs);
+}
