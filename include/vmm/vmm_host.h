@@ -271,7 +271,7 @@ int vmm_vcpu_handle_work(struct vmm_vcpu *vcpu);
  * update can wait until VMM_RUN returns anyway.  Without the flag nothing
  * is due yet (task work added with TWA_NONE waits for one).
  */
-static inline bool vmm_notify_resume_pending(void)
+static __always_inline bool vmm_notify_resume_pending(void)
 {
 	struct task_struct *t = current;
 
@@ -296,7 +296,7 @@ static inline bool vmm_notify_resume_pending(void)
  * vmm_vcpu_handle_work() if there is any (xfer_to_guest_mode_work_pending()
  * for modules, whose xfer_to_guest_mode_handle_work() takes a KVM vCPU).
  */
-static inline bool vmm_vcpu_work_pending(void)
+static __always_inline bool vmm_vcpu_work_pending(void)
 {
 	return (read_thread_flags() & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL |
 				       _TIF_NEED_RESCHED)) ||

@@ -727,8 +727,8 @@ static void svm_handle_mce(void)
  * at once, still in guest mode for RCU, accounting and vcpu->mode?  Only
  * in the plain case: 64-bit mode (no RIP wrap), no single step, no
  * interrupt shadow to end, no event to re-inject or queued interrupt to
- * inject, no request, signal or reschedule pending, and at most
- * SVM_FLOOR_MAX times in a row.  Anything else, and the normal path
+ * inject, no request and none of the work the entry checks for
+ * (vmm_vcpu_work_pending()), and at most SVM_FLOOR_MAX times in a row.  Anything else, and the normal path
  * handles the floor hypercall (svm_handle_exit()) and everything else.
  * A host interrupt or NMI that arrives meanwhile is pending while GIF is
  * 0 and makes the next VMRUN exit at once with INTR or NMI, which ends the
@@ -746,9 +746,7 @@ static __always_inline bool svm_floor_resume(struct vmm_x86_vcpu *xv,
 	    (vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) ||
 	    (vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) ||
 	    xv->pending_irq >= 0 || READ_ONCE(xv->vcpu.requests) ||
-	    (read_thread_flags() & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL |
-				    _TIF_NEED_RESCHED)) ||
-	    *n >= SVM_FLOOR_MAX)
+	    vmm_vcpu_work_pending() || *n >= SVM_FLOOR_MAX)
 		return false;
 	vmcb->save.rip += 3;
 	vmcb->control.event_inj = 0;
