@@ -73,8 +73,12 @@ enum vmm_vcpu_mode {
 	VMM_EXITING_GUEST_MODE,
 };
 
-/* Bits of vcpu->requests, processed before every guest entry. */
+/*
+ * Bits of vcpu->requests, processed before every guest entry: the core's
+ * from 0, the arch's from VMM_ARCH_REQ(0) (KVM_ARCH_REQ()).
+ */
 #define VMM_REQ_TLB_FLUSH	0
+#define VMM_ARCH_REQ(nr)	(8 + (nr))
 
 struct vmm_vm {
 	refcount_t users;

@@ -305,9 +305,7 @@ static int vmm_rw_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
 		if (w < 0)
 			return -EFAULT;
 		if (w) {
-			xv->exc_cr2 = gva;
-			vmm_x86_queue_exception(xv, X86_TRAP_PF, true,
-						w & ~BIT(31));
+			vmm_x86_queue_pf(xv, w & ~BIT(31), gva);
 			return VMM_X86_EXCEPTION;
 		}
 		r = vmm_rw_guest_phys(xv->vcpu.vm, gpa, buf, n, write);
@@ -353,9 +351,11 @@ struct vmm_insn {
 static unsigned long vmm_linear_rip(struct vmm_x86_vcpu *xv,
 				    const struct vmm_sregs *s, bool mode64)
 {
+	unsigned long rip = vmm_rip_read(xv);
+
 	if (mode64)
-		return xv->rip;
-	return (u32)(s->cs.base + (s->cs.db ? (u32)xv->rip : (u16)xv->rip));
+		return rip;
+	return (u32)(s->cs.base + (s->cs.db ? (u32)rip : (u16)rip));
 }
 
 /*
@@ -397,9 +397,7 @@ static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 		if (w) {
 			if (got)
 				break;
-			xv->exc_cr2 = lip;
-			vmm_x86_queue_exception(xv, X86_TRAP_PF, true,
-						w & ~BIT(31));
+			vmm_x86_queue_pf(xv, w & ~BIT(31), lip);
 			return VMM_X86_EXCEPTION;
 		}
 		if (vmm_rw_guest_phys(xv->vcpu.vm, gpa, in->bytes + got, n,
@@ -415,7 +413,7 @@ static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 static unsigned long vmm_insn_next_rip(struct vmm_x86_vcpu *xv,
 				       const struct vmm_insn *in)
 {
-	unsigned long rip = xv->rip + in->pos;
+	unsigned long rip = vmm_rip_read(xv) + in->pos;
 
 	if (in->cs_size == 4)
 		return (u32)rip;
@@ -519,9 +517,9 @@ static int vmm_decode_modrm(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 		else if (mod == 2 || (mod == 0 && rm == 6))
 			disp = 2;
 		if (!(mod == 0 && rm == 6)) {
-			ea = xv->regs[rm16_base[rm]];
+			ea = vmm_reg_read(xv, rm16_base[rm]);
 			if (rm < 4)
-				ea += xv->regs[rm & 1 ? VMM_REG_RDI : VMM_REG_RSI];
+				ea += vmm_reg_read(xv, rm & 1 ? VMM_REG_RDI : VMM_REG_RSI);
 			in->ea_ss = rm == 2 || rm == 3 || rm == 6;
 		}
 	} else {
@@ -536,7 +534,7 @@ static int vmm_decode_modrm(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 				return -1;
 			index = ((sib >> 3) & 7) | ((in->rex & 2) ? 8 : 0);
 			if (index != 4)
-				ea = xv->regs[index] << (sib >> 6);
+				ea = vmm_reg_read(xv, index) << (sib >> 6);
 			base = (sib & 7) | ((in->rex & 1) ? 8 : 0);
 			no_base = mod == 0 && (sib & 7) == 5;
 			if (no_base)
@@ -545,7 +543,7 @@ static int vmm_decode_modrm(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 			in->rip_rel = in->mode64;
 		}
 		if (!no_base) {
-			ea += xv->regs[base];
+			ea += vmm_reg_read(xv, base);
 			in->ea_ss = (base & 7) == 4 || (base & 7) == 5;
 		}
 		if (mod == 1)
@@ -609,8 +607,8 @@ static unsigned long vmm_reg_value(struct vmm_x86_vcpu *xv,
 				   const struct vmm_insn *in, int reg, int size)
 {
 	if (size == 1 && !in->rex && reg >= 4 && reg < 8)
-		return (xv->regs[reg - 4] >> 8) & 0xff;
-	return xv->regs[reg];
+		return (vmm_reg_read(xv, reg - 4) >> 8) & 0xff;
+	return vmm_reg_read(xv, reg);
 }
 
 /* Exit to user space for the MMIO fragment xv->mmio.cur_frag. */
@@ -654,7 +652,7 @@ static int vmm_mmio_split(struct vmm_x86_vcpu *xv, const struct vmm_insn *in,
 	gpa_t gpas[2];
 
 	if (in->rip_rel)
-		ea += xv->rip + in->pos;
+		ea += vmm_rip_read(xv) + in->pos;
 	if (in->addr_size != 8)
 		ea &= (1UL << (in->addr_size * 8)) - 1;
 	if (!in->mode64 || seg >= 4)
@@ -677,9 +675,7 @@ static int vmm_mmio_split(struct vmm_x86_vcpu *xv, const struct vmm_insn *in,
 		if (w < 0)
 			return w;
 		if (w) {
-			xv->exc_cr2 = la;
-			vmm_x86_queue_exception(xv, X86_TRAP_PF, true,
-						w & ~BIT(31));
+			vmm_x86_queue_pf(xv, w & ~BIT(31), la);
 			return 1;
 		}
 	}
@@ -907,7 +903,7 @@ int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
 			return vmm_emulation_failure(xv, &in);
 		gpr = (modrm & 7) | ((in.rex & 1) ? 8 : 0);
 		*cr = 0;
-		*val = (cr0 & ~0x0eUL) | (xv->regs[gpr] & 0x0f);
+		*val = (cr0 & ~0x0eUL) | (vmm_reg_read(xv, gpr) & 0x0f);
 		break;
 	case 0x22:	/* MOV to CRn */
 		modrm = vmm_next(&in);
@@ -915,7 +911,7 @@ int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
 			return vmm_emulation_failure(xv, &in);
 		*cr = ((modrm >> 3) & 7) | ((in.rex & 4) ? 8 : 0);
 		gpr = (modrm & 7) | ((in.rex & 1) ? 8 : 0);
-		*val = xv->regs[gpr];
+		*val = vmm_reg_read(xv, gpr);
 		if (!in.mode64)
 			*val = (u32)*val;
 		break;

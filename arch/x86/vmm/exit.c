@@ -51,10 +51,10 @@ bool vmm_x86_long_mode(struct vmm_x86_vcpu *xv)
 int vmm_x86_handle_cpuid(struct vmm_x86_vcpu *xv)
 {
 	/* No CPUID table (yet): every leaf reads as zero, as in KVM. */
-	xv->regs[VMM_REG_RAX] = 0;
-	xv->regs[VMM_REG_RBX] = 0;
-	xv->regs[VMM_REG_RCX] = 0;
-	xv->regs[VMM_REG_RDX] = 0;
+	vmm_reg_write(xv, VMM_REG_RAX, 0);
+	vmm_reg_write(xv, VMM_REG_RBX, 0);
+	vmm_reg_write(xv, VMM_REG_RCX, 0);
+	vmm_reg_write(xv, VMM_REG_RDX, 0);
 	return vmm_x86_skip_insn(xv, 2);
 }
 
@@ -77,7 +77,7 @@ int vmm_x86_handle_hypercall(struct vmm_x86_vcpu *xv)
 	ret = vmm_x86_call(get_cpl)(xv) ? -VMM_HC_EPERM : -VMM_HC_ENOSYS;
 	if (!vmm_x86_long_mode(xv))
 		ret = (u32)ret;
-	xv->regs[VMM_REG_RAX] = ret;
+	vmm_reg_write(xv, VMM_REG_RAX, ret);
 	return vmm_x86_skip_insn(xv, 3);
 }
 
@@ -96,9 +96,9 @@ static bool vmm_x86_pat_valid(u64 pat)
 
 int vmm_x86_handle_msr(struct vmm_x86_vcpu *xv, bool write)
 {
-	u32 msr = xv->regs[VMM_REG_RCX];
-	u64 data = (u32)xv->regs[VMM_REG_RAX] |
-		   (u64)(u32)xv->regs[VMM_REG_RDX] << 32;
+	u32 msr = vmm_reg_read(xv, VMM_REG_RCX);
+	u64 data = (u32)vmm_reg_read(xv, VMM_REG_RAX) |
+		   (u64)(u32)vmm_reg_read(xv, VMM_REG_RDX) << 32;
 
 	switch (msr) {
 	case MSR_EFER:
@@ -144,8 +144,8 @@ int vmm_x86_handle_msr(struct vmm_x86_vcpu *xv, bool write)
 		return vmm_x86_inject_gp(xv);
 	}
 	if (!write) {
-		xv->regs[VMM_REG_RAX] = (u32)data;
-		xv->regs[VMM_REG_RDX] = data >> 32;
+		vmm_reg_write(xv, VMM_REG_RAX, (u32)data);
+		vmm_reg_write(xv, VMM_REG_RDX, data >> 32);
 	}
 	return vmm_x86_skip_insn(xv, 2);
 }
@@ -206,7 +206,7 @@ int vmm_x86_handle_cr_write(struct vmm_x86_vcpu *xv, int exit_cr)
 		return r;
 	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
 	/* A change of the paging mode flushes the guest TLB. */
-	vmm_make_request(VMM_REQ_TLB_FLUSH, &xv->vcpu);
+	vmm_make_request(VMM_REQ_TLB_FLUSH_GUEST, &xv->vcpu);
 	return 1;
 }
 
@@ -228,7 +228,7 @@ int vmm_x86_handle_dr(struct vmm_x86_vcpu *xv, bool write)
 		return vmm_x86_inject_ud(xv);
 	if (write) {
 		/* Outside 64-bit mode the operand is 32 bits wide. */
-		val = xv->regs[gpr];
+		val = vmm_reg_read(xv, gpr);
 		if (!vmm_x86_long_mode(xv))
 			val = (u32)val;
 		if (dr >= 6 && (val >> 32))
@@ -241,7 +241,7 @@ int vmm_x86_handle_dr(struct vmm_x86_vcpu *xv, bool write)
 			xv->dr7 = (val & VMM_DR7_VOLATILE) | VMM_DR7_INIT;
 	} else {
 		val = dr < 4 ? xv->db[dr] : dr == 6 ? xv->dr6 : xv->dr7;
-		xv->regs[gpr] = vmm_x86_long_mode(xv) ? val : (u32)val;
+		vmm_reg_write(xv, gpr, vmm_x86_long_mode(xv) ? val : (u32)val);
 	}
 	vmm_x86_complete_insn(xv, xv->mmio.next_rip);
 	return 1;

@@ -28,6 +28,13 @@ VMM_X86_OP(set_pat);
 VMM_X86_OP(get_cs_db_l_bits);
 VMM_X86_OP(get_interrupt_shadow);
 VMM_X86_OP(set_interrupt_shadow);
-VMM_X86_OP(run);
+VMM_X86_OP(interrupt_allowed);
+VMM_X86_OP(cache_reg);
+VMM_X86_OP(inject_exception);
+VMM_X86_OP(inject_irq);
+VMM_X86_OP(flush_tlb_all);
+VMM_X86_OP(flush_tlb_guest);
+VMM_X86_OP(vcpu_run);
+VMM_X86_OP(handle_exit);
 
 #undef VMM_X86_OP

@@ -11,6 +11,8 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/sched.h>
+#include <linux/kvm_host.h>		/* guest_timing_enter_irqoff() */
+#include <asm/fpu/api.h>
 #include <asm/apicdef.h>
 #include <asm/processor-flags.h>
 #include <asm/msr-index.h>
@@ -35,13 +37,31 @@ const struct vmm_x86_ops *vmm_x86;
 
 #define VMM_PIO_DATA_OFFSET	PAGE_SIZE
 
+/*
+ * Raise an exception in the guest at the next entry.  One that was in
+ * delivery is replaced, as kvm_multiple_exception() does for a benign
+ * pair; the CPU raises it again when the instruction is re-executed.  No
+ * #DF is formed: vmm raises exceptions only from emulated instructions
+ * and intercepted #DB and #AC, so only #DB and #AC can meet an exception
+ * in delivery, and both are benign.
+ */
 void vmm_x86_queue_exception(struct vmm_x86_vcpu *xv, u8 vector,
 			     bool has_error, u32 error)
 {
-	xv->exc_pending = true;
-	xv->exc_vector = vector;
-	xv->exc_has_error = has_error;
-	xv->exc_error = error;
+	xv->exc.injected = false;
+	xv->exc.pending = true;
+	xv->exc.vector = vector;
+	xv->exc.has_error = has_error;
+	xv->exc.error = error;
+	xv->exc.has_payload = false;
+}
+
+/* A #PF for @cr2, which the guest sees in CR2 only once it is injected. */
+void vmm_x86_queue_pf(struct vmm_x86_vcpu *xv, u32 error, unsigned long cr2)
+{
+	vmm_x86_queue_exception(xv, X86_TRAP_PF, true, error);
+	xv->exc.has_payload = true;
+	xv->exc.payload = cr2;
 }
 
 void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
@@ -65,13 +85,13 @@ void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
  */
 void vmm_x86_complete_insn(struct vmm_x86_vcpu *xv, unsigned long next_rip)
 {
-	xv->rip = next_rip;
+	vmm_rip_write(xv, next_rip);
 	vmm_x86_call(set_interrupt_shadow)(xv, false);
 	/*
 	 * RFLAGS.TF: the single-step trap the CPU would raise after the
 	 * instruction (kvm_vcpu_do_singlestep()): #DB with DR6.BS.
 	 */
-	if ((xv->rflags & X86_EFLAGS_TF) && !xv->exc_pending) {
+	if ((vmm_rflags_read(xv) & X86_EFLAGS_TF) && !xv->exc.pending) {
 		xv->dr6 = (xv->dr6 & ~(unsigned long)DR_TRAP_BITS) | DR_STEP;
 		vmm_x86_queue_exception(xv, X86_TRAP_DB, false, 0);
 	}
@@ -81,49 +101,49 @@ void vmm_x86_complete_insn(struct vmm_x86_vcpu *xv, unsigned long next_rip)
 
 static void vmm_x86_get_regs(struct vmm_x86_vcpu *xv, struct vmm_regs *r)
 {
-	r->rax = xv->regs[VMM_REG_RAX];
-	r->rbx = xv->regs[VMM_REG_RBX];
-	r->rcx = xv->regs[VMM_REG_RCX];
-	r->rdx = xv->regs[VMM_REG_RDX];
-	r->rsi = xv->regs[VMM_REG_RSI];
-	r->rdi = xv->regs[VMM_REG_RDI];
-	r->rsp = xv->regs[VMM_REG_RSP];
-	r->rbp = xv->regs[VMM_REG_RBP];
-	r->r8 = xv->regs[VMM_REG_R8];
-	r->r9 = xv->regs[VMM_REG_R9];
-	r->r10 = xv->regs[VMM_REG_R10];
-	r->r11 = xv->regs[VMM_REG_R11];
-	r->r12 = xv->regs[VMM_REG_R12];
-	r->r13 = xv->regs[VMM_REG_R13];
-	r->r14 = xv->regs[VMM_REG_R14];
-	r->r15 = xv->regs[VMM_REG_R15];
-	r->rip = xv->rip;
-	r->rflags = xv->rflags;
+	r->rax = vmm_reg_read(xv, VMM_REG_RAX);
+	r->rbx = vmm_reg_read(xv, VMM_REG_RBX);
+	r->rcx = vmm_reg_read(xv, VMM_REG_RCX);
+	r->rdx = vmm_reg_read(xv, VMM_REG_RDX);
+	r->rsi = vmm_reg_read(xv, VMM_REG_RSI);
+	r->rdi = vmm_reg_read(xv, VMM_REG_RDI);
+	r->rsp = vmm_reg_read(xv, VMM_REG_RSP);
+	r->rbp = vmm_reg_read(xv, VMM_REG_RBP);
+	r->r8 = vmm_reg_read(xv, VMM_REG_R8);
+	r->r9 = vmm_reg_read(xv, VMM_REG_R9);
+	r->r10 = vmm_reg_read(xv, VMM_REG_R10);
+	r->r11 = vmm_reg_read(xv, VMM_REG_R11);
+	r->r12 = vmm_reg_read(xv, VMM_REG_R12);
+	r->r13 = vmm_reg_read(xv, VMM_REG_R13);
+	r->r14 = vmm_reg_read(xv, VMM_REG_R14);
+	r->r15 = vmm_reg_read(xv, VMM_REG_R15);
+	r->rip = vmm_rip_read(xv);
+	r->rflags = vmm_rflags_read(xv);
 }
 
 static void vmm_x86_set_regs(struct vmm_x86_vcpu *xv, const struct vmm_regs *r)
 {
-	xv->regs[VMM_REG_RAX] = r->rax;
-	xv->regs[VMM_REG_RBX] = r->rbx;
-	xv->regs[VMM_REG_RCX] = r->rcx;
-	xv->regs[VMM_REG_RDX] = r->rdx;
-	xv->regs[VMM_REG_RSI] = r->rsi;
-	xv->regs[VMM_REG_RDI] = r->rdi;
-	xv->regs[VMM_REG_RSP] = r->rsp;
-	xv->regs[VMM_REG_RBP] = r->rbp;
-	xv->regs[VMM_REG_R8] = r->r8;
-	xv->regs[VMM_REG_R9] = r->r9;
-	xv->regs[VMM_REG_R10] = r->r10;
-	xv->regs[VMM_REG_R11] = r->r11;
-	xv->regs[VMM_REG_R12] = r->r12;
-	xv->regs[VMM_REG_R13] = r->r13;
-	xv->regs[VMM_REG_R14] = r->r14;
-	xv->regs[VMM_REG_R15] = r->r15;
-	xv->rip = r->rip;
+	vmm_reg_write(xv, VMM_REG_RAX, r->rax);
+	vmm_reg_write(xv, VMM_REG_RBX, r->rbx);
+	vmm_reg_write(xv, VMM_REG_RCX, r->rcx);
+	vmm_reg_write(xv, VMM_REG_RDX, r->rdx);
+	vmm_reg_write(xv, VMM_REG_RSI, r->rsi);
+	vmm_reg_write(xv, VMM_REG_RDI, r->rdi);
+	vmm_reg_write(xv, VMM_REG_RSP, r->rsp);
+	vmm_reg_write(xv, VMM_REG_RBP, r->rbp);
+	vmm_reg_write(xv, VMM_REG_R8, r->r8);
+	vmm_reg_write(xv, VMM_REG_R9, r->r9);
+	vmm_reg_write(xv, VMM_REG_R10, r->r10);
+	vmm_reg_write(xv, VMM_REG_R11, r->r11);
+	vmm_reg_write(xv, VMM_REG_R12, r->r12);
+	vmm_reg_write(xv, VMM_REG_R13, r->r13);
+	vmm_reg_write(xv, VMM_REG_R14, r->r14);
+	vmm_reg_write(xv, VMM_REG_R15, r->r15);
+	vmm_rip_write(xv, r->rip);
 	/* Bit 1 of RFLAGS always reads as 1. */
-	xv->rflags = r->rflags | X86_EFLAGS_FIXED;
+	vmm_rflags_write(xv, r->rflags | X86_EFLAGS_FIXED);
 	/* Like KVM: a new register state cancels a queued exception. */
-	xv->exc_pending = false;
+	xv->exc.pending = false;
 }
 
 bool vmm_x86_valid_cr4(unsigned long cr4)
@@ -172,8 +192,8 @@ static void vmm_x86_get_sregs(struct vmm_x86_vcpu *xv, struct vmm_sregs *s)
 	vmm_x86_call(get_sregs)(xv, s);
 	s->cr8 = xv->tpr;
 	s->apic_base = xv->apic_base;
-	if (xv->pending_irq >= 0)
-		__set_bit(xv->pending_irq, (unsigned long *)s->interrupt_bitmap);
+	if (xv->irq.injected)
+		__set_bit(xv->irq.nr, (unsigned long *)s->interrupt_bitmap);
 }
 
 static int vmm_x86_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *s)
@@ -190,10 +210,16 @@ static int vmm_x86_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *s)
 	}
 	vmm_x86_call(set_sregs)(xv, s);
 	/* New CR3/CR4/EFER: translations cached for the old ones are stale. */
-	vmm_make_request(VMM_REQ_TLB_FLUSH, &xv->vcpu);
+	vmm_make_request(VMM_REQ_TLB_FLUSH_GUEST, &xv->vcpu);
 	xv->tpr = s->cr8;
 	xv->apic_base = s->apic_base;
-	xv->pending_irq = irq;
+	/*
+	 * As KVM's __set_sregs(): the bitmap holds an interrupt that was in
+	 * delivery (GET_SREGS reports it so), injected at the next entry
+	 * whatever RFLAGS.IF says.
+	 */
+	xv->irq.injected = irq >= 0;
+	xv->irq.nr = irq >= 0 ? irq : 0;
 	return 0;
 }
 
@@ -264,18 +290,18 @@ static void vmm_reg_write_sized(struct vmm_x86_vcpu *xv, int reg, u8 size,
 
 	if (size >= 4) {
 		/* 32-bit writes zero-extend. */
-		xv->regs[reg] = size == 8 ? val : (u32)val;
+		vmm_reg_write(xv, reg, size == 8 ? val : (u32)val);
 		return;
 	}
 	mask = (1UL << (size * 8)) - 1;
-	xv->regs[reg] = (xv->regs[reg] & ~mask) | (val & mask);
+	vmm_reg_write(xv, reg, (vmm_reg_read(xv, reg) & ~mask) | (val & mask));
 }
 
 /* Advance an index register of a string instruction by @delta bytes. */
 static void vmm_reg_advance(struct vmm_x86_vcpu *xv, int reg, u8 addr_size,
 			    long delta)
 {
-	vmm_reg_write_sized(xv, reg, addr_size, xv->regs[reg] + delta);
+	vmm_reg_write_sized(xv, reg, addr_size, vmm_reg_read(xv, reg) + delta);
 }
 
 /*
@@ -284,7 +310,7 @@ static void vmm_reg_advance(struct vmm_x86_vcpu *xv, int reg, u8 addr_size,
  */
 static int vmm_x86_string_io_failed(struct vmm_x86_vcpu *xv, int r)
 {
-	u64 data[2] = { xv->rip, xv->pio.port };
+	u64 data[2] = { vmm_rip_read(xv), xv->pio.port };
 
 	if (r == VMM_X86_EXCEPTION)
 		return 1;
@@ -340,18 +366,19 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 	pio->in = in;
 	pio->string = op != NULL;
 	pio->rep = rep;
-	pio->down = !!(xv->rflags & X86_EFLAGS_DF);
+	pio->down = !!(vmm_rflags_read(xv) & X86_EFLAGS_DF);
 	pio->addr_size = op ? op->addr_size : 0;
-	pio->rip = xv->rip;
+	pio->rip = vmm_rip_read(xv);
 	pio->next_rip = next_rip;
 
 	if (op) {
 		int reg = in ? VMM_REG_RDI : VMM_REG_RSI;
-		unsigned long off = xv->regs[reg] & vmm_addr_mask(op->addr_size);
+		unsigned long mask = vmm_addr_mask(op->addr_size);
+		unsigned long off = vmm_reg_read(xv, reg) & mask;
 		unsigned long addr, avail;
 
 		if (rep) {
-			count = xv->regs[VMM_REG_RCX] &
+			count = vmm_reg_read(xv, VMM_REG_RCX) &
 				vmm_addr_mask(op->addr_size);
 			if (!count) {
 				vmm_x86_complete_insn(xv, next_rip);
@@ -381,7 +408,9 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 				return vmm_x86_string_io_failed(xv, r);
 		}
 	} else if (!in) {
-		memcpy(data, &xv->regs[VMM_REG_RAX], size);
+		unsigned long rax = vmm_reg_read(xv, VMM_REG_RAX);
+
+		memcpy(data, &rax, size);
 	}
 
 	pio->count = count;
@@ -407,7 +436,7 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 	 * User space moved RIP (SET_REGS) after the exit: the instruction is
 	 * abandoned, not completed, as KVM's complete_fast_pio_*() do.
 	 */
-	if (xv->rip != pio->rip)
+	if (vmm_rip_read(xv) != pio->rip)
 		return 1;
 	if (!pio->string) {
 		if (pio->in) {
@@ -422,7 +451,7 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 
 	reg = pio->in ? VMM_REG_RDI : VMM_REG_RSI;
 	if (pio->in) {
-		unsigned long addr = (pio->seg_base + (xv->regs[reg] &
+		unsigned long addr = (pio->seg_base + (vmm_reg_read(xv, reg) &
 				      vmm_addr_mask(pio->addr_size))) &
 				     pio->lin_mask;
 
@@ -434,7 +463,7 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 	if (pio->rep) {
 		vmm_reg_advance(xv, VMM_REG_RCX, pio->addr_size, -(long)pio->count);
 		/* Re-execute the instruction until RCX is exhausted. */
-		if (xv->regs[VMM_REG_RCX] & vmm_addr_mask(pio->addr_size)) {
+		if (vmm_reg_read(xv, VMM_REG_RCX) & vmm_addr_mask(pio->addr_size)) {
 			vmm_x86_call(set_interrupt_shadow)(xv, false);
 			return 1;
 		}
@@ -470,8 +499,9 @@ static int vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
 			val = (long)(s32)val;
 	}
 	if (m->high_byte)
-		xv->regs[m->reg] = (xv->regs[m->reg] & ~0xff00UL) |
-				   ((val & 0xff) << 8);
+		vmm_reg_write(xv, m->reg,
+			      (vmm_reg_read(xv, m->reg) & ~0xff00UL) |
+			      ((val & 0xff) << 8));
 	else
 		vmm_reg_write_sized(xv, m->reg, m->dst_size, val);
 	vmm_x86_complete_insn(xv, m->next_rip);
@@ -505,13 +535,109 @@ static void vmm_x86_post_run(struct vmm_x86_vcpu *xv)
 {
 	struct vmm_run *run = xv->vcpu.run;
 
-	run->if_flag = !!(xv->rflags & X86_EFLAGS_IF);
+	run->if_flag = !!(vmm_rflags_read(xv) & X86_EFLAGS_IF);
 	run->cr8 = xv->tpr;
 	run->apic_base = xv->apic_base;
-	/* As KVM: not in the shadow of STI or MOV SS, nothing queued. */
+	/* As KVM: interrupts not blocked, none queued. */
 	run->ready_for_interrupt_injection =
-		run->if_flag && xv->pending_irq < 0 &&
-		!vmm_x86_call(get_interrupt_shadow)(xv);
+		vmm_x86_call(interrupt_allowed)(xv) && !xv->irq.injected;
+}
+
+/*
+ * Events for the next entry, as KVM's kvm_check_and_inject_events(): what
+ * an exit cut short in delivery goes again first, then a new exception.
+ * A pending exception goes before an interrupt in delivery, which is
+ * dropped as KVM drops it: the injection holds one event.
+ */
+static void vmm_x86_inject_events(struct vmm_x86_vcpu *xv)
+{
+	if (xv->exc.injected)
+		vmm_x86_call(inject_exception)(xv);
+	else if (!xv->exc.pending && xv->irq.injected)
+		vmm_x86_call(inject_irq)(xv, true);
+
+	if (xv->exc.pending) {
+		xv->exc.pending = false;
+		xv->exc.injected = true;
+		vmm_x86_call(inject_exception)(xv);
+	}
+}
+
+/*
+ * One entry into the guest and its exit, as KVM's vcpu_enter_guest():
+ * > 0 to go round again, 0 for user space, < 0 for an error.
+ */
+static int vmm_x86_enter_guest(struct vmm_x86_vcpu *xv)
+{
+	struct vmm_vcpu *vcpu = &xv->vcpu;
+	u32 exits;
+
+	/* Disables preemption until kernel_fpu_end(). */
+	kernel_fpu_begin();
+	local_irq_disable();
+	/*
+	 * The hardware is on in every online CPU while a VM exists, but this
+	 * CPU may be on its way down (the hotplug teardown turned it off and
+	 * the scheduler has not moved us yet) or up, or the host is
+	 * rebooting.  Entering would #UD: wait for the scheduler instead.
+	 */
+	if (unlikely(!vmm_hardware_enabled_this_cpu())) {
+		local_irq_enable();
+		kernel_fpu_end();
+		if (vmm_hardware_rebooting())
+			return -EIO;
+		schedule_timeout_uninterruptible(1);
+		return 1;
+	}
+	WRITE_ONCE(vcpu->cpu, smp_processor_id());
+	WRITE_ONCE(vcpu->mode, VMM_IN_GUEST_MODE);
+	/*
+	 * Mode before requests, pairs with vmm_vcpu_exiting_guest_mode(): a
+	 * kick either sees IN_GUEST_MODE and sends its IPI (taken as an
+	 * exit right after the entry), or its request is seen below.  A
+	 * kick that lands between the mode write and here leaves
+	 * EXITING_GUEST_MODE: go round the loop once more.
+	 */
+	smp_mb();
+	if (vmm_vcpu_work_pending() ||
+	    READ_ONCE(vcpu->mode) == VMM_EXITING_GUEST_MODE) {
+		WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
+		local_irq_enable();
+		kernel_fpu_end();
+		return 1;
+	}
+	/*
+	 * Requests are consumed here, after IN_GUEST_MODE is visible, so
+	 * none is lost: one made earlier is seen, one made later comes with
+	 * an IPI (vmm_vcpu_kick()).  Every request vmm defines is handled
+	 * here; a new one must be too.
+	 */
+	if (vmm_check_request(vcpu, VMM_REQ_TLB_FLUSH))
+		vmm_x86_call(flush_tlb_all)(xv);
+	if (vmm_check_request(vcpu, VMM_REQ_TLB_FLUSH_GUEST))
+		vmm_x86_call(flush_tlb_guest)(xv);
+	vmm_x86_inject_events(xv);
+
+	asm volatile("fxrstor64 %0" : : "m" (*xv->fpu));
+	/* Ticks from here to guest_timing_exit_irqoff() are guest time. */
+	guest_timing_enter_irqoff();
+	exits = vmm_x86_call(vcpu_run)(xv);
+	asm volatile("fxsave64 %0" : "=m" (*xv->fpu));
+
+	WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
+	/*
+	 * Take the interrupt that caused the exit, and any tick since, while
+	 * PF_VCPU still charges the tick to the guest (vcpu_enter_guest()
+	 * does the same).  STI's shadow needs one instruction before CLI.
+	 */
+	local_irq_enable();
+	xv->stat_exits += exits;
+	local_irq_disable();
+	guest_timing_exit_irqoff();
+	local_irq_enable();
+	kernel_fpu_end();
+
+	return vmm_x86_call(handle_exit)(xv);
 }
 
 static int vmm_x86_vcpu_run(struct vmm_vcpu *vcpu)
@@ -545,7 +671,7 @@ static int vmm_x86_vcpu_run(struct vmm_vcpu *vcpu)
 		r = vmm_vcpu_handle_work(vcpu);
 		if (r)
 			break;
-		r = vmm_x86_call(run)(xv);
+		r = vmm_x86_enter_guest(xv);
 		if (r <= 0)
 			break;
 	}
@@ -559,13 +685,15 @@ out:
 void vmm_x86_vcpu_reset(struct vmm_x86_vcpu *xv)
 {
 	memset(xv->regs, 0, sizeof(xv->regs));
+	xv->regs_avail = ~0UL;
+	xv->regs_dirty = ~0UL;
 	/* EDX holds the CPUID.1 signature at reset, 0x600 without CPUID. */
-	xv->regs[VMM_REG_RDX] = 0x600;
-	xv->rip = 0xfff0;
-	xv->rflags = X86_EFLAGS_FIXED;
+	vmm_reg_write(xv, VMM_REG_RDX, 0x600);
+	vmm_rip_write(xv, 0xfff0);
+	vmm_rflags_write(xv, X86_EFLAGS_FIXED);
 	xv->pending = VMM_PENDING_NONE;
-	xv->exc_pending = false;
-	xv->pending_irq = -1;
+	memset(&xv->exc, 0, sizeof(xv->exc));
+	memset(&xv->irq, 0, sizeof(xv->irq));
 	memset(xv->db, 0, sizeof(xv->db));
 	xv->dr6 = VMM_DR6_INIT;
 	xv->dr7 = VMM_DR7_INIT;

@@ -25,7 +25,11 @@ enum vmm_x86_reg {
 	VMM_REG_RSP, VMM_REG_RBP, VMM_REG_RSI, VMM_REG_RDI,
 	VMM_REG_R8, VMM_REG_R9, VMM_REG_R10, VMM_REG_R11,
 	VMM_REG_R12, VMM_REG_R13, VMM_REG_R14, VMM_REG_R15,
-	VMM_NR_GPRS
+	VMM_NR_GPRS,
+	VMM_REG_RIP = VMM_NR_GPRS,
+	VMM_NR_REGS,
+	/* Cached like the registers, but not in regs[]. */
+	VMM_EXREG_RFLAGS = VMM_NR_REGS,
 };
 
 /* What the last exit to user space left for the next VMM_RUN to finish. */
@@ -77,25 +81,47 @@ struct vmm_x86_mmio_load {
 	u8 buf[8];		/* the whole access */
 };
 
+/* An exception for the guest, as KVM's struct kvm_queued_exception. */
+struct vmm_x86_exception {
+	bool pending;		/* raised, not yet injected */
+	bool injected;		/* in delivery: injected again if cut short */
+	u8 vector;
+	bool has_error;
+	u32 error;
+	/* CR2 of a #PF, written when the exception is injected. */
+	bool has_payload;
+	unsigned long payload;
+};
+
 struct vmm_x86_vcpu {
 	struct vmm_vcpu vcpu;		/* embedded: container_of() */
-	unsigned long regs[VMM_NR_GPRS];
-	unsigned long rip;
+	/*
+	 * The register cache, as KVM's regs_avail/regs_dirty: regs[] and
+	 * rflags hold the guest's values where their bit (enum vmm_x86_reg)
+	 * is set in regs_avail; the others are fetched by the vendor's
+	 * cache_reg() on first use.  A bit in regs_dirty tells the vendor to
+	 * write the value back before the next entry.  Use the accessors
+	 * below, never the fields, outside the vendor's entry code.
+	 */
+	unsigned long regs[VMM_NR_REGS];
 	unsigned long rflags;
+	unsigned long regs_avail;
+	unsigned long regs_dirty;
 
 	enum vmm_x86_pending pending;
 	struct vmm_x86_pio pio;
 	struct vmm_x86_mmio_load mmio;
 
-	/* An exception to inject at the next entry. */
-	bool exc_pending;
-	u8 exc_vector;
-	bool exc_has_error;
-	u32 exc_error;
-	unsigned long exc_cr2;	/* for #PF */
-
-	/* Interrupt queued by SET_SREGS' interrupt_bitmap, or -1. */
-	int pending_irq;
+	/*
+	 * Events for the next entry.  What an exit cut short in delivery
+	 * comes back from the vendor as injected (complete_interrupts in
+	 * KVM); the common code injects it again before anything new.
+	 */
+	struct vmm_x86_exception exc;
+	struct {
+		bool injected;	/* SET_SREGS' interrupt_bitmap, or cut short */
+		u8 nr;
+	} irq;
 
 	/* Debug registers: guest accesses are intercepted and emulated. */
 	unsigned long db[4];
@@ -122,9 +148,11 @@ static inline struct vmm_x86_vcpu *to_x86(struct vmm_vcpu *vcpu)
 }
 
 /*
- * The interface of a hardware backend.  run() enters the guest once and
- * handles the exit: > 0 to re-enter, 0 to return to user space with
- * vcpu->run filled in, < 0 for an error of VMM_RUN.
+ * The interface of a hardware backend.  The common code owns the entry
+ * (x86.c, vmm_x86_enter_guest()): requests, events, FPU, guest timing and
+ * vcpu->mode; the vendor enters the guest once with vcpu_run() and
+ * handles the exit with handle_exit(): > 0 to re-enter, 0 to return to
+ * user space with vcpu->run filled in, < 0 for an error of VMM_RUN.
  */
 struct vmm_x86_ops {
 	const char *name;
@@ -169,7 +197,31 @@ struct vmm_x86_ops {
 	bool (*get_interrupt_shadow)(struct vmm_x86_vcpu *xv);
 	void (*set_interrupt_shadow)(struct vmm_x86_vcpu *xv, bool shadow);
 
-	int (*run)(struct vmm_x86_vcpu *xv);
+	/*
+	 * Interrupts are not blocked by RFLAGS.IF, an interrupt shadow or
+	 * (later, nested) GIF.
+	 */
+	bool (*interrupt_allowed)(struct vmm_x86_vcpu *xv);
+	/* Fetch a register whose bit is clear in xv->regs_avail. */
+	void (*cache_reg)(struct vmm_x86_vcpu *xv, enum vmm_x86_reg reg);
+
+	/* Program xv->exc or xv->irq for delivery at the next entry. */
+	void (*inject_exception)(struct vmm_x86_vcpu *xv);
+	void (*inject_irq)(struct vmm_x86_vcpu *xv, bool reinjected);
+	/*
+	 * With IRQs off, before vcpu_run(): drop the vCPU's guest-physical
+	 * translations (its nested page tables changed), or only what the
+	 * guest's own page tables map (CR3/CR4/EFER changed under it).
+	 */
+	void (*flush_tlb_all)(struct vmm_x86_vcpu *xv);
+	void (*flush_tlb_guest)(struct vmm_x86_vcpu *xv);
+	/*
+	 * Enter the guest, with IRQs off and vcpu->mode IN_GUEST_MODE, and
+	 * come back with the exit recorded.  Returns the number of exits
+	 * (more than one only with the bench floor).
+	 */
+	u32 (*vcpu_run)(struct vmm_x86_vcpu *xv);
+	int (*handle_exit)(struct vmm_x86_vcpu *xv);
 };
 
 extern const struct vmm_x86_ops vmm_svm_ops;
@@ -181,6 +233,51 @@ extern const struct vmm_x86_ops *vmm_x86;
 #include "x86-ops.h"
 
 #define vmm_x86_call(func)	static_call(vmm_x86_##func)
+
+/* Requests of the x86 code (KVM_REQ_TLB_FLUSH_GUEST). */
+#define VMM_REQ_TLB_FLUSH_GUEST	VMM_ARCH_REQ(0)
+
+/* ---- the register cache ------------------------------------------------ */
+
+static inline unsigned long vmm_reg_read(struct vmm_x86_vcpu *xv, int reg)
+{
+	if (!test_bit(reg, &xv->regs_avail))
+		vmm_x86_call(cache_reg)(xv, reg);
+	return xv->regs[reg];
+}
+
+static inline void vmm_reg_write(struct vmm_x86_vcpu *xv, int reg,
+				 unsigned long val)
+{
+	xv->regs[reg] = val;
+	__set_bit(reg, &xv->regs_avail);
+	__set_bit(reg, &xv->regs_dirty);
+}
+
+static inline unsigned long vmm_rip_read(struct vmm_x86_vcpu *xv)
+{
+	return vmm_reg_read(xv, VMM_REG_RIP);
+}
+
+static inline void vmm_rip_write(struct vmm_x86_vcpu *xv, unsigned long val)
+{
+	vmm_reg_write(xv, VMM_REG_RIP, val);
+}
+
+static inline unsigned long vmm_rflags_read(struct vmm_x86_vcpu *xv)
+{
+	if (!test_bit(VMM_EXREG_RFLAGS, &xv->regs_avail))
+		vmm_x86_call(cache_reg)(xv, VMM_EXREG_RFLAGS);
+	return xv->rflags;
+}
+
+static inline void vmm_rflags_write(struct vmm_x86_vcpu *xv,
+				    unsigned long val)
+{
+	xv->rflags = val;
+	__set_bit(VMM_EXREG_RFLAGS, &xv->regs_avail);
+	__set_bit(VMM_EXREG_RFLAGS, &xv->regs_dirty);
+}
 
 /* exit.c */
 int vmm_x86_inject_gp(struct vmm_x86_vcpu *xv);
@@ -196,6 +293,7 @@ int vmm_x86_handle_dr(struct vmm_x86_vcpu *xv, bool write);
 /* x86.c */
 void vmm_x86_queue_exception(struct vmm_x86_vcpu *xv, u8 vector,
 			     bool has_error, u32 error);
+void vmm_x86_queue_pf(struct vmm_x86_vcpu *xv, u32 error, unsigned long cr2);
 int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 		      bool rep, const struct vmm_x86_str_op *op,
 		      unsigned long next_rip);

@@ -584,7 +584,7 @@ static int svm_handle_npf(struct vmm_x86_vcpu *xv)
 	struct vmm_vm *vm = xv->vcpu.vm;
 	u64 err = c->exit_info_1;
 	gpa_t gpa = c->exit_info_2;
-	u64 data[3] = { err, gpa, xv->rip };
+	u64 data[3] = { err, gpa, vmm_rip_read(xv) };
 	int r;
 
 	r = vmm_tdp_page_fault(vm, to_x86_vm(vm)->tdp, gpa,
@@ -612,6 +612,47 @@ static int svm_handle_npf(struct vmm_x86_vcpu *xv)
 	return vmm_x86_emulate_mmio(xv, gpa);
 }
 
+/*
+ * What the exit cut short in delivery (EXITINTINFO) goes back to the
+ * common event state, as kvm_amd's svm_complete_interrupts(): it is
+ * injected again at the next entry.  Not a software interrupt (INT n) or
+ * soft exception (INT3, INTO): RIP still points at the instruction, which
+ * raises it again when re-executed.  Injected as a fault, a #BP or #OF
+ * would push the address of the INT3/INTO itself and run the handler
+ * twice.  QEMU's TCG reports INT3 as a software interrupt, the APM as an
+ * exception.  vmm injects no NMI, so none can be in delivery.
+ */
+static void svm_complete_interrupts(struct vmm_x86_vcpu *xv)
+{
+	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
+	u32 info = c->exit_int_info;
+	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
+
+	c->event_inj = 0;
+	c->event_inj_err = 0;
+	xv->exc.injected = false;
+	xv->irq.injected = false;
+	if (!(info & SVM_EXITINTINFO_VALID))
+		return;
+	switch (info & SVM_EXITINTINFO_TYPE_MASK) {
+	case SVM_EXITINTINFO_TYPE_EXEPT:
+		if (vector == X86_TRAP_BP || vector == X86_TRAP_OF)
+			break;
+		xv->exc.injected = true;
+		xv->exc.vector = vector;
+		xv->exc.has_error = info & SVM_EXITINTINFO_VALID_ERR;
+		xv->exc.error = c->exit_int_info_err;
+		xv->exc.has_payload = false;
+		break;
+	case SVM_EXITINTINFO_TYPE_INTR:
+		xv->irq.injected = true;
+		xv->irq.nr = vector;
+		break;
+	default:
+		break;
+	}
+}
+
 static int svm_reflect_exception(struct vmm_x86_vcpu *xv, u8 vector)
 {
 	struct svm_vcpu *svm = to_svm(xv);
@@ -626,9 +667,19 @@ static int svm_reflect_exception(struct vmm_x86_vcpu *xv, u8 vector)
 static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 {
 	struct svm_vcpu *svm = to_svm(xv);
+	struct vmcb *vmcb = svm->vmcb;
 	struct vmm_run *run = xv->vcpu.run;
-	u32 code = svm->vmcb->control.exit_code;
+	u32 code = vmcb->control.exit_code;
 	u64 data[2];
+
+	svm_complete_interrupts(xv);
+	xv->tpr = vmcb->control.int_ctl & V_TPR_MASK;
+	/*
+	 * The CPU clears EFER.LMA when the guest turns paging off (a CR0
+	 * write vmm does not intercept while paging is on) and the VMCB's
+	 * LMA is what the guest has; without paging it is 0 there too.
+	 */
+	xv->efer = (xv->efer & ~EFER_LMA) | (vmcb->save.efer & EFER_LMA);
 
 	switch (code) {
 	case SVM_EXIT_INTR:
@@ -647,7 +698,8 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 		return svm_handle_npf(xv);
 	case SVM_EXIT_VMMCALL:
 		/* The floor hypercall that svm_floor_resume() left to us. */
-		if (bench_floor && xv->regs[VMM_REG_RAX] == VMM_HC_BENCH_FLOOR)
+		if (bench_floor &&
+		    vmm_reg_read(xv, VMM_REG_RAX) == VMM_HC_BENCH_FLOOR)
 			return vmm_x86_skip_insn(xv, 3);
 		return vmm_x86_handle_hypercall(xv);
 	case SVM_EXIT_WRITE_CR0:
@@ -745,7 +797,7 @@ static __always_inline bool svm_floor_resume(struct vmm_x86_vcpu *xv,
 	    (vmcb->save.rflags & X86_EFLAGS_TF) ||
 	    (vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) ||
 	    (vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) ||
-	    xv->pending_irq >= 0 || READ_ONCE(xv->vcpu.requests) ||
+	    READ_ONCE(xv->vcpu.requests) ||
 	    vmm_vcpu_work_pending() || *n >= SVM_FLOOR_MAX)
 		return false;
 	vmcb->save.rip += 3;
@@ -795,132 +847,82 @@ static void svm_new_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
 	svm->asid_cpu = cpu;
 }
 
-static void svm_inject_events(struct vmm_x86_vcpu *xv)
+static void svm_inject_exception(struct vmm_x86_vcpu *xv)
 {
 	struct svm_vcpu *svm = to_svm(xv);
 	struct vmcb_control_area *c = &svm->vmcb->control;
-	u32 info = c->exit_int_info;
 
-	c->event_inj = 0;
+	c->event_inj = xv->exc.vector | SVM_EVTINJ_VALID |
+		       SVM_EVTINJ_TYPE_EXEPT;
 	c->event_inj_err = 0;
-	/*
-	 * An event whose delivery was cut short by the exit goes first, but
-	 * not a software interrupt (INT n) or soft exception (INT3, INTO):
-	 * RIP still points at the instruction, which raises it again when
-	 * re-executed.  Injected as a fault, a #BP or #OF would push the
-	 * address of the INT3/INTO itself and run the handler twice.  QEMU's
-	 * TCG reports INT3 as a software interrupt, the APM as an exception.
-	 */
-	if ((info & SVM_EXITINTINFO_VALID) &&
-	    (info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_EXEPT &&
-	    ((info & SVM_EXITINTINFO_VEC_MASK) == X86_TRAP_BP ||
-	     (info & SVM_EXITINTINFO_VEC_MASK) == X86_TRAP_OF))
-		info = 0;
-	if ((info & SVM_EXITINTINFO_VALID) &&
-	    (info & SVM_EXITINTINFO_TYPE_MASK) != SVM_EXITINTINFO_TYPE_SOFT) {
-		c->event_inj = info;
-		c->event_inj_err = c->exit_int_info_err;
-		c->exit_int_info = 0;
-		return;
+	if (xv->exc.has_error) {
+		c->event_inj |= SVM_EVTINJ_VALID_ERR;
+		c->event_inj_err = xv->exc.error;
 	}
-	c->exit_int_info = 0;
-	if (xv->exc_pending) {
-		xv->exc_pending = false;
-		c->event_inj = xv->exc_vector | SVM_EVTINJ_VALID |
-			       SVM_EVTINJ_TYPE_EXEPT;
-		if (xv->exc_has_error) {
-			c->event_inj |= SVM_EVTINJ_VALID_ERR;
-			c->event_inj_err = xv->exc_error;
-		}
-		if (xv->exc_vector == X86_TRAP_PF)
-			svm->vmcb->save.cr2 = xv->exc_cr2;
-		return;
-	}
-	if (xv->pending_irq >= 0 && (xv->rflags & X86_EFLAGS_IF) &&
-	    !(c->int_state & SVM_INTERRUPT_SHADOW_MASK)) {
-		c->event_inj = xv->pending_irq | SVM_EVTINJ_VALID |
-			       SVM_EVTINJ_TYPE_INTR;
-		xv->pending_irq = -1;
+	/* The payload reaches the guest with the exception, once. */
+	if (xv->exc.has_payload) {
+		svm->vmcb->save.cr2 = xv->exc.payload;
+		xv->exc.has_payload = false;
 	}
 }
 
-static int svm_run(struct vmm_x86_vcpu *xv)
+static void svm_inject_irq(struct vmm_x86_vcpu *xv, bool reinjected)
+{
+	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
+
+	c->event_inj = xv->irq.nr | SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_INTR;
+	c->event_inj_err = 0;
+}
+
+static bool svm_interrupt_allowed(struct vmm_x86_vcpu *xv)
+{
+	return (vmm_rflags_read(xv) & X86_EFLAGS_IF) &&
+	       !svm_get_interrupt_shadow(xv);
+}
+
+/* Every register is in the VMCB or saved by vmenter.S at #VMEXIT. */
+static void svm_cache_reg(struct vmm_x86_vcpu *xv, enum vmm_x86_reg reg)
+{
+}
+
+/*
+ * No flush-by-ASID is assumed (TCG has none): a fresh ASID at the next
+ * entry is the flush, for guest-physical and guest-linear translations
+ * alike.  No CPU's generation is 0 once SVM is on.
+ */
+static void svm_flush_tlb_all(struct vmm_x86_vcpu *xv)
+{
+	to_svm(xv)->asid_generation = 0;
+}
+
+static u32 svm_vcpu_run(struct vmm_x86_vcpu *xv)
 {
 	struct svm_vcpu *svm = to_svm(xv);
-	struct vmm_vcpu *vcpu = &xv->vcpu;
 	struct vmcb *vmcb = svm->vmcb;
-	struct svm_cpu *sd;
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	int cpu = smp_processor_id();
 	unsigned long host_dr6, host_dr7;
 	u64 host_tsc_aux = 0;
 	u32 exits;
-	int cpu;
 
-	/* Disables preemption until kernel_fpu_end(). */
-	kernel_fpu_begin();
-	cpu = smp_processor_id();
-	sd = this_cpu_ptr(&svm_cpu);
-	WRITE_ONCE(vcpu->cpu, cpu);
-
-	local_irq_disable();
-	/*
-	 * SVM is on in every online CPU while a VM exists, but this CPU may
-	 * be on its way down (the hotplug teardown turned it off and the
-	 * scheduler has not moved us yet) or up, or the host is rebooting.
-	 * VMRUN would #UD: wait for the scheduler instead.
-	 */
-	if (unlikely(!vmm_hardware_enabled_this_cpu())) {
-		local_irq_enable();
-		kernel_fpu_end();
-		if (vmm_hardware_rebooting())
-			return -EIO;
-		schedule_timeout_uninterruptible(1);
-		return 1;
-	}
-	WRITE_ONCE(vcpu->mode, VMM_IN_GUEST_MODE);
-	/*
-	 * Mode before requests, pairs with vmm_vcpu_exiting_guest_mode(): a
-	 * kick either sees IN_GUEST_MODE and sends its IPI (taken as an
-	 * INTR exit right after VMRUN), or its request is seen below.  A
-	 * kick that lands between the mode write and here leaves
-	 * EXITING_GUEST_MODE: go round the loop once more.
-	 */
-	smp_mb();
-	if (vmm_vcpu_work_pending() ||
-	    READ_ONCE(vcpu->mode) == VMM_EXITING_GUEST_MODE) {
-		WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
-		local_irq_enable();
-		kernel_fpu_end();
-		return 1;
-	}
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
-	if (vmm_check_request(vcpu, VMM_REQ_TLB_FLUSH) ||
-	    svm->asid_cpu != cpu || svm->asid_generation != sd->asid_generation)
+	if (svm->asid_cpu != cpu || svm->asid_generation != sd->asid_generation)
 		svm_new_asid(svm, sd, cpu);
-	/*
-	 * Requests are consumed here, after IN_GUEST_MODE is visible, so
-	 * none is lost: one made earlier is seen, one made later comes with
-	 * an IPI (vmm_vcpu_kick()).  Every request vmm defines is handled
-	 * here; a new one must be too.
-	 */
 
 	vmcb->save.rax = xv->regs[VMM_REG_RAX];
 	vmcb->save.rsp = xv->regs[VMM_REG_RSP];
-	vmcb->save.rip = xv->rip;
+	vmcb->save.rip = xv->regs[VMM_REG_RIP];
 	vmcb->save.rflags = xv->rflags;
 	vmcb->save.dr6 = VMM_DR6_INIT;
 	vmcb->save.dr7 = VMM_DR7_INIT;
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
 				(xv->tpr & V_TPR_MASK);
-	svm_inject_events(xv);
 	svm_sync_efer(xv);
 	vmcb->control.clean = 0;
 
 	host_dr6 = native_get_debugreg(6);
 	host_dr7 = native_get_debugreg(7);
-	asm volatile("fxrstor64 %0" : : "m" (*xv->fpu));
 
-	/* Ticks from here to guest_timing_exit_irqoff() are guest time. */
-	guest_timing_enter_irqoff();
 	svm_clgi();
 	/*
 	 * RDPID cannot be intercepted and reads TSC_AUX, which holds the
@@ -934,8 +936,6 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	exits = svm_enter_exit(xv, __sme_set(page_to_phys(sd->host_save)));
 	if (host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
-
-	asm volatile("fxsave64 %0" : "=m" (*xv->fpu));
 	/*
 	 * VMRUN loaded the guest's DR6 and #VMEXIT leaves it there, while
 	 * DR7 comes back as 0x400: give the host both of its own again.
@@ -948,32 +948,13 @@ static int svm_run(struct vmm_x86_vcpu *xv)
 	if (unlikely(vmcb->control.exit_code ==
 		     SVM_EXIT_EXCP_BASE + X86_TRAP_MC))
 		svm_handle_mce();
-	WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST_MODE);
-	/*
-	 * Take the interrupt that caused the exit, and any tick since, while
-	 * PF_VCPU still charges the tick to the guest (vcpu_enter_guest()
-	 * does the same).  STI's shadow needs one instruction before CLI.
-	 */
-	local_irq_enable();
-	xv->stat_exits += exits;
-	local_irq_disable();
-	guest_timing_exit_irqoff();
-	local_irq_enable();
-	kernel_fpu_end();
 
 	xv->regs[VMM_REG_RAX] = vmcb->save.rax;
 	xv->regs[VMM_REG_RSP] = vmcb->save.rsp;
-	xv->rip = vmcb->save.rip;
+	xv->regs[VMM_REG_RIP] = vmcb->save.rip;
 	xv->rflags = vmcb->save.rflags;
-	xv->tpr = vmcb->control.int_ctl & V_TPR_MASK;
-	/*
-	 * The CPU clears EFER.LMA when the guest turns paging off (a CR0
-	 * write vmm does not intercept while paging is on) and the VMCB's
-	 * LMA is what the guest has; without paging it is 0 there too.
-	 */
-	xv->efer = (xv->efer & ~EFER_LMA) | (vmcb->save.efer & EFER_LMA);
-
-	return svm_handle_exit(xv);
+	xv->regs_dirty = 0;
+	return exits;
 }
 
 const struct vmm_x86_ops vmm_svm_ops = {
@@ -1003,5 +984,12 @@ const struct vmm_x86_ops vmm_svm_ops = {
 	.get_cs_db_l_bits	= svm_get_cs_db_l_bits,
 	.get_interrupt_shadow	= svm_get_interrupt_shadow,
 	.set_interrupt_shadow	= svm_set_interrupt_shadow,
-	.run			= svm_run,
+	.interrupt_allowed	= svm_interrupt_allowed,
+	.cache_reg		= svm_cache_reg,
+	.inject_exception	= svm_inject_exception,
+	.inject_irq		= svm_inject_irq,
+	.flush_tlb_all		= svm_flush_tlb_all,
+	.flush_tlb_guest	= svm_flush_tlb_all,
+	.vcpu_run		= svm_vcpu_run,
+	.handle_exit		= svm_handle_exit,
 };
