@@ -32,6 +32,7 @@ VMM_X86_OP(interrupt_allowed);
 VMM_X86_OP(cache_reg);
 VMM_X86_OP(inject_exception);
 VMM_X86_OP(inject_irq);
+VMM_X86_OP(enable_irq_window);
 VMM_X86_OP(flush_tlb_all);
 VMM_X86_OP(flush_tlb_guest);
 VMM_X86_OP(vcpu_run);

@@ -223,6 +223,21 @@ static int vmm_x86_set_sregs(struct vmm_x86_vcpu *xv, const struct vmm_sregs *s)
 	return 0;
 }
 
+/*
+ * VMM_INTERRUPT without an in-kernel irqchip, as KVM 6.1: the interrupt is
+ * injected at the next entry whatever RFLAGS.IF says, replacing one queued
+ * before; user space waits for ready_for_interrupt_injection first.
+ */
+static int vmm_x86_interrupt(struct vmm_x86_vcpu *xv,
+			     const struct vmm_interrupt *irq)
+{
+	if (irq->irq >= VMM_NR_INTERRUPTS)
+		return -EINVAL;
+	xv->irq.injected = true;
+	xv->irq.nr = irq->irq;
+	return 0;
+}
+
 static long vmm_x86_vcpu_ioctl(struct vmm_vcpu *vcpu, unsigned int ioctl,
 			       unsigned long arg)
 {
@@ -263,6 +278,13 @@ static long vmm_x86_vcpu_ioctl(struct vmm_vcpu *vcpu, unsigned int ioctl,
 		r = vmm_x86_set_sregs(xv, sregs);
 		kfree(sregs);
 		return r;
+	}
+	case VMM_INTERRUPT: {
+		struct vmm_interrupt irq;
+
+		if (copy_from_user(&irq, argp, sizeof(irq)))
+			return -EFAULT;
+		return vmm_x86_interrupt(xv, &irq);
 	}
 	default:
 		/* KVM on x86 answers unknown vCPU ioctls with -EINVAL. */
@@ -531,6 +553,18 @@ static int vmm_x86_complete_userspace(struct vmm_x86_vcpu *xv)
 
 /* ---- VMM_RUN ----------------------------------------------------------- */
 
+/*
+ * As kvm_vcpu_ready_for_interrupt_injection(): user space may inject an
+ * interrupt now.  Interrupts are not blocked, none is queued or in
+ * delivery, and no exception is pending, so that user space may also
+ * change the registers to deliver one itself.
+ */
+static bool vmm_x86_ready_for_interrupt(struct vmm_x86_vcpu *xv)
+{
+	return vmm_x86_call(interrupt_allowed)(xv) && !xv->irq.injected &&
+	       !xv->exc.injected && !xv->exc.pending;
+}
+
 static void vmm_x86_post_run(struct vmm_x86_vcpu *xv)
 {
 	struct vmm_run *run = xv->vcpu.run;
@@ -538,9 +572,7 @@ static void vmm_x86_post_run(struct vmm_x86_vcpu *xv)
 	run->if_flag = !!(vmm_rflags_read(xv) & X86_EFLAGS_IF);
 	run->cr8 = xv->tpr;
 	run->apic_base = xv->apic_base;
-	/* As KVM: interrupts not blocked, none queued. */
-	run->ready_for_interrupt_injection =
-		vmm_x86_call(interrupt_allowed)(xv) && !xv->irq.injected;
+	run->ready_for_interrupt_injection = vmm_x86_ready_for_interrupt(xv);
 }
 
 /*
@@ -617,6 +649,13 @@ static int vmm_x86_enter_guest(struct vmm_x86_vcpu *xv)
 	if (vmm_check_request(vcpu, VMM_REQ_TLB_FLUSH_GUEST))
 		vmm_x86_call(flush_tlb_guest)(xv);
 	vmm_x86_inject_events(xv);
+	/*
+	 * User space asks to be told when it may inject (dm_request_for_irq_
+	 * injection() in KVM): have the guest exit as soon as it can take an
+	 * interrupt, unless one is already queued.
+	 */
+	if (vcpu->run->request_interrupt_window && !xv->irq.injected)
+		vmm_x86_call(enable_irq_window)(xv);
 
 	asm volatile("fxrstor64 %0" : : "m" (*xv->fpu));
 	/* Ticks from here to guest_timing_exit_irqoff() are guest time. */
@@ -674,6 +713,12 @@ static int vmm_x86_vcpu_run(struct vmm_vcpu *vcpu)
 		r = vmm_x86_enter_guest(xv);
 		if (r <= 0)
 			break;
+		if (run->request_interrupt_window &&
+		    vmm_x86_ready_for_interrupt(xv)) {
+			run->exit_reason = VMM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
 	}
 out:
 	vmm_x86_post_run(xv);

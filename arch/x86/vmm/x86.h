@@ -208,6 +208,8 @@ struct vmm_x86_ops {
 	/* Program xv->exc or xv->irq for delivery at the next entry. */
 	void (*inject_exception)(struct vmm_x86_vcpu *xv);
 	void (*inject_irq)(struct vmm_x86_vcpu *xv, bool reinjected);
+	/* Exit as soon as the guest can take an interrupt. */
+	void (*enable_irq_window)(struct vmm_x86_vcpu *xv);
 	/*
 	 * With IRQs off, before vcpu_run(): drop the vCPU's guest-physical
 	 * translations (its nested page tables changed), or only what the

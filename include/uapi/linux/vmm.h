@@ -106,6 +106,12 @@ struct vmm_enable_cap {
 
 #define VMM_SYNC_REGS_SIZE_BYTES 2048
 
+/* for VMM_INTERRUPT */
+struct vmm_interrupt {
+	/* in */
+	__u32 irq;
+};
+
 /* The shared page of a vCPU: mmap(vcpu_fd, 0, VMM_GET_VCPU_MMAP_SIZE) */
 struct vmm_run {
 	/* in */
@@ -211,5 +217,6 @@ struct vmm_run {
 #define VMM_SET_REGS		_IOW(VMMIO,  0x82, struct vmm_regs)
 #define VMM_GET_SREGS		_IOR(VMMIO,  0x83, struct vmm_sregs)
 #define VMM_SET_SREGS		_IOW(VMMIO,  0x84, struct vmm_sregs)
+#define VMM_INTERRUPT		_IOW(VMMIO,  0x86, struct vmm_interrupt)
 
 #endif /* _UAPI_LINUX_VMM_H */

@@ -232,6 +232,11 @@ static void svm_set_intercept(struct vmcb_control_area *c, int bit)
 	c->intercepts[bit / 32] |= BIT(bit % 32);
 }
 
+static void svm_clr_intercept(struct vmcb_control_area *c, int bit)
+{
+	c->intercepts[bit / 32] &= ~BIT(bit % 32);
+}
+
 static void svm_init_control(struct vmm_x86_vcpu *xv)
 {
 	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
@@ -613,6 +618,31 @@ static int svm_handle_npf(struct vmm_x86_vcpu *xv)
 }
 
 /*
+ * A virtual interrupt (V_IRQ) at the lowest priority with VINTR
+ * intercepted: the CPU exits when the guest could take it, i.e. with
+ * RFLAGS.IF set and no interrupt shadow.  The interrupt itself is then
+ * injected through EVENTINJ, as kvm_amd's svm_set_vintr() does.
+ */
+static void svm_enable_irq_window(struct vmm_x86_vcpu *xv)
+{
+	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
+
+	svm_set_intercept(c, INTERCEPT_VINTR);
+	c->int_vector = 0;
+	c->int_ctl &= ~V_INTR_PRIO_MASK;
+	c->int_ctl |= V_IRQ_MASK | (0xf << V_INTR_PRIO_SHIFT);
+}
+
+static int svm_interrupt_window(struct vmm_x86_vcpu *xv)
+{
+	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
+
+	svm_clr_intercept(c, INTERCEPT_VINTR);
+	c->int_ctl &= ~V_IRQ_INJECTION_BITS_MASK;
+	return 1;
+}
+
+/*
  * What the exit cut short in delivery (EXITINTINFO) goes back to the
  * common event state, as kvm_amd's svm_complete_interrupts(): it is
  * injected again at the next entry.  Not a software interrupt (INT n) or
@@ -686,6 +716,8 @@ static int svm_handle_exit(struct vmm_x86_vcpu *xv)
 	case SVM_EXIT_NMI:
 	case SVM_EXIT_SMI:
 		return 1;
+	case SVM_EXIT_VINTR:
+		return svm_interrupt_window(xv);
 	case SVM_EXIT_CPUID:
 		return vmm_x86_handle_cpuid(xv);
 	case SVM_EXIT_HLT:
@@ -988,6 +1020,7 @@ const struct vmm_x86_ops vmm_svm_ops = {
 	.cache_reg		= svm_cache_reg,
 	.inject_exception	= svm_inject_exception,
 	.inject_irq		= svm_inject_irq,
+	.enable_irq_window	= svm_enable_irq_window,
 	.flush_tlb_all		= svm_flush_tlb_all,
 	.flush_tlb_guest	= svm_flush_tlb_all,
 	.vcpu_run		= svm_vcpu_run,

@@ -44,6 +44,7 @@ SAME(VMM_GET_REGS, KVM_GET_REGS);
 SAME(VMM_SET_REGS, KVM_SET_REGS);
 SAME(VMM_GET_SREGS, KVM_GET_SREGS);
 SAME(VMM_SET_SREGS, KVM_SET_SREGS);
+SAME(VMM_INTERRUPT, KVM_INTERRUPT);
 
 /* capabilities */
 SAME(VMM_CAP_HLT, KVM_CAP_HLT);
@@ -127,6 +128,10 @@ SAME_SIZE(dtable);
 SAME_MEMBER(dtable, base);
 SAME_MEMBER(dtable, limit);
 SAME_MEMBER(dtable, padding);
+
+/* struct vmm_interrupt */
+SAME_SIZE(interrupt);
+SAME_MEMBER(interrupt, irq);
 
 /* struct vmm_sregs */
 SAME_SIZE(sregs);
