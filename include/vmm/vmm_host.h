@@ -181,6 +181,7 @@ struct vmm_arch_ops {
 	struct vmm_vcpu *(*vcpu_alloc)(void);
 	void (*vcpu_free)(struct vmm_vcpu *vcpu);
 
+	/* @type is VMM_CREATE_VM's argument: the arch validates it. */
 	int (*vm_init)(struct vmm_vm *vm, unsigned long type);
 	void (*vm_destroy)(struct vmm_vm *vm);
 	/* Arch part of CHECK_EXTENSION; vm is NULL on the system fd. */

@@ -114,9 +114,7 @@ int vmm_create_vm(unsigned long type)
 	struct file *file;
 	int r, fd;
 
-	if (type)
-		return -EINVAL;
-
+	/* The arch checks @type (arm64 puts the IPA size there). */
 	vm = vmm_arch_ops.vm_alloc();
 	if (!vm)
 		return -ENOMEM;

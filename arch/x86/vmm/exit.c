@@ -6,8 +6,8 @@
  * LMSW) and MOV to/from DRn mean the same on SVM and VMX; the vendor
  * decodes its exit information, calls the handler here, and provides the
  * few state accessors it needs (struct vmm_x86_ops: CR0, CR4, EFER, PAT,
- * CS.L/D, CPL).  Every handler returns as a backend's run() does: > 0 to
- * re-enter, 0 to return to user space, < 0 for an error of VMM_RUN.
+ * CS.L/D, CPL).  Every handler returns as the vendor's handle_exit() does:
+ * > 0 to re-enter, 0 to return to user space, < 0 for an error of VMM_RUN.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vmm: x86 common code.  Implements the arch ops interface of virt/vmm on
- * top of a hardware backend (struct vmm_x86_ops): the register ioctls with
- * their validation, the VMM_RUN loop, and port I/O exits to user space.
+ * top of a hardware backend (struct vmm_x86_ops): the register and
+ * interrupt ioctls with their validation, the VMM_RUN loop with the guest
+ * entry (requests, event injection, FPU, guest timing), and the
+ * completion of port I/O and MMIO that went to user space.
  */
 #define pr_fmt(fmt) "vmm: " fmt
 
@@ -814,6 +816,9 @@ static void vmm_x86_vcpu_destroy(struct vmm_vcpu *vcpu)
 
 static int vmm_x86_vm_init(struct vmm_vm *vm, unsigned long type)
 {
+	/* x86 has one VM type, 0 (KVM_X86_DEFAULT_VM). */
+	if (type)
+		return -EINVAL;
 	return vmm_x86_call(vm_init)(vm);
 }
 

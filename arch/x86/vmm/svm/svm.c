@@ -5,8 +5,11 @@
  * One VMCB per vCPU, nested paging (mmu.c) for guest memory, per-CPU
  * ASIDs.  It depends on SVM and NPT only: no next-RIP saving, decode
  * assists, flush-by-ASID or VMCB clean bits are assumed, so it also runs
- * on QEMU's TCG model of SVM.  Every exit is handled here or turned into a
- * VMM_EXIT_* for user space; nothing a guest does can WARN or BUG.
+ * on QEMU's TCG model of SVM.  The common code (x86.c) owns the entry;
+ * this file runs the guest (svm_vcpu_run(), vmenter.S), programs event
+ * injection, and decodes every exit, handling it here or in the common
+ * exit handlers (exit.c, emulate.c) or turning it into a VMM_EXIT_* for
+ * user space.  Nothing a guest does can WARN or BUG.
  */
 #define pr_fmt(fmt) "vmm: svm: " fmt
 
