@@ -44,8 +44,6 @@ check: module
 	$(TOP)/tools/testing/vmm-rig/run-selftests.sh --module $(TOP)/vmm.ko \
 		$(BUILD)/check $(BUILD)/check/rig.log
 
-
-
 bench: module
 	$(TOP)/tools/vmm-bench/run-bench.sh --module $(TOP)/vmm.ko $(BUILD)/bench
 

@@ -38,8 +38,8 @@ static bool vmm_rebooting;
 
 /*
  * Turn virtualization on in this CPU if it is not yet.  IRQs off, so that
- * another hypervisor's enable IPI cannot run between the check that SVM
- * is free and the write that takes it.
+ * another hypervisor's enable IPI cannot run between the arch's check that
+ * the hardware is free and the write that takes it.
  */
 static int vmm_hardware_enable_this_cpu(void)
 {
@@ -101,7 +101,7 @@ int vmm_hardware_get(void)
 		if (atomic_read(&vmm_hw_enable_failed)) {
 			on_each_cpu(vmm_hardware_disable_nolock, NULL, 1);
 			vmm_hw_users = 0;
-			pr_warn("cannot create VM: hardware virtualization is owned by another hypervisor\n");
+			pr_warn_ratelimited("cannot create VM: hardware virtualization is owned by another hypervisor\n");
 			r = -EBUSY;
 		}
 	}
@@ -125,9 +125,10 @@ void vmm_hardware_put(void)
  * CPUHP_AP_ONLINE_DYN callbacks run on the CPU concerned, in its hotplug
  * thread, with IRQs on and before (startup) or after (teardown) the CPU
  * is active, i.e. takes ordinary tasks.  Failing the startup callback
- * fails the onlining, so no vCPU can be scheduled on a CPU where SVM could
- * not be enabled while VMs exist; svm_run also checks the per-CPU flag
- * with IRQs off before every VMRUN.
+ * fails the onlining, so no vCPU can be scheduled on a CPU where the
+ * hardware could not be enabled while VMs exist; the arch's entry also
+ * checks the per-CPU flag with IRQs off before every guest entry
+ * (vmm_hardware_enabled_this_cpu()).
  */
 static int vmm_online_cpu(unsigned int cpu)
 {
@@ -148,7 +149,7 @@ static int vmm_online_cpu(unsigned int cpu)
 
 static int vmm_offline_cpu(unsigned int cpu)
 {
-	/* An offline CPU never keeps SVM on, whether VMs exist or not. */
+	/* An offline CPU never keeps virtualization on, VMs or not. */
 	local_irq_disable();
 	vmm_hardware_disable_nolock(NULL);
 	local_irq_enable();
@@ -178,15 +179,19 @@ static struct syscore_ops vmm_syscore_ops = {
 
 /*
  * Reboot, halt, power-off and kexec: the next kernel (or firmware) must
- * find SVM off.  From now on no CPU turns it on again, and vCPUs get -EIO
- * from VMM_RUN.
+ * find virtualization off.  From now on no CPU turns it on again, and
+ * vCPUs get -EIO from VMM_RUN.  Under vmm_hw_lock, so that a first VM
+ * being created or a CPU coming online, which test vmm_rebooting under
+ * the lock, cannot turn it on again after the disable below.
  */
 static int vmm_reboot(struct notifier_block *nb, unsigned long action,
 		      void *unused)
 {
 	pr_info("turning virtualization off in every CPU\n");
+	mutex_lock(&vmm_hw_lock);
 	WRITE_ONCE(vmm_rebooting, true);
 	on_each_cpu(vmm_hardware_disable_nolock, NULL, 1);
+	mutex_unlock(&vmm_hw_lock);
 	return NOTIFY_OK;
 }
 
@@ -259,9 +264,12 @@ static int __init vmm_init(void)
 {
 	int r;
 
-	r = vmm_arch_ops.init();
+	r = vmm_kick_masks_alloc();
 	if (r)
 		return r;
+	r = vmm_arch_ops.init();
+	if (r)
+		goto err_masks;
 	/*
 	 * Arm the scheduler's preempt-notifier hooks (a static key) for as
 	 * long as the module is loaded.  KVM does this per VM, which patches
@@ -293,6 +301,8 @@ err_hp:
 err_arch:
 	preempt_notifier_dec();
 	vmm_arch_ops.exit();
+err_masks:
+	vmm_kick_masks_free();
 	return r;
 }
 
@@ -304,6 +314,7 @@ static void __exit vmm_exit(void)
 	cpuhp_remove_state_nocalls(vmm_cpuhp_state);
 	preempt_notifier_dec();
 	vmm_arch_ops.exit();
+	vmm_kick_masks_free();
 }
 
 module_init(vmm_init);

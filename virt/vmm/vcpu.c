@@ -58,6 +58,35 @@ void vmm_vcpu_kick(struct vmm_vcpu *vcpu)
 }
 
 /*
+ * The CPUs to kick, one mask per CPU used with preemption off, as KVM's
+ * cpu_kick_mask: a remote TLB flush runs under mmu_lock, from reclaim
+ * and the OOM reaper too, where it must not allocate.
+ */
+static DEFINE_PER_CPU(cpumask_var_t, vmm_kick_mask);
+
+void vmm_kick_masks_free(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		free_cpumask_var(per_cpu(vmm_kick_mask, cpu));
+}
+
+int vmm_kick_masks_alloc(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (!zalloc_cpumask_var_node(&per_cpu(vmm_kick_mask, cpu),
+					     GFP_KERNEL, cpu_to_node(cpu))) {
+			vmm_kick_masks_free();
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/*
  * Make @req of every vCPU of @vm and kick those in guest mode.  With
  * @wait, also wait until every vCPU that was in (or exiting) guest mode
  * has left it: the IPI is taken only once guest mode is over.  Callable
@@ -66,13 +95,13 @@ void vmm_vcpu_kick(struct vmm_vcpu *vcpu)
 void vmm_make_all_vcpus_request(struct vmm_vm *vm, int req, bool wait)
 {
 	int i, me, nr = READ_ONCE(vm->nr_vcpus);
-	cpumask_var_t mask;
-	bool have_mask;
+	struct cpumask *mask;
 
 	/* Pairs with the smp_wmb() in vmm_vm_create_vcpu(). */
 	smp_rmb();
-	have_mask = zalloc_cpumask_var(&mask, GFP_ATOMIC);
 	me = get_cpu();
+	mask = this_cpu_cpumask_var_ptr(vmm_kick_mask);
+	cpumask_clear(mask);
 	for (i = 0; i < nr; i++) {
 		struct vmm_vcpu *vcpu = vm->vcpus[i];
 		int cpu, mode;
@@ -80,18 +109,13 @@ void vmm_make_all_vcpus_request(struct vmm_vm *vm, int req, bool wait)
 		vmm_make_request(req, vcpu);
 		mode = vmm_vcpu_exiting_guest_mode(vcpu);
 		cpu = READ_ONCE(vcpu->cpu);
-		if (have_mask && cpu != me && (unsigned int)cpu < nr_cpu_ids &&
+		if (cpu != me && (unsigned int)cpu < nr_cpu_ids &&
 		    (wait ? mode != VMM_OUTSIDE_GUEST_MODE :
 			    mode == VMM_IN_GUEST_MODE))
 			__cpumask_set_cpu(cpu, mask);
 	}
-	if (have_mask)
-		smp_call_function_many(mask, vmm_ack_kick, NULL, wait);
-	else
-		smp_call_function(vmm_ack_kick, NULL, wait);
+	smp_call_function_many(mask, vmm_ack_kick, NULL, wait);
 	put_cpu();
-	if (have_mask)
-		free_cpumask_var(mask);
 }
 
 /*

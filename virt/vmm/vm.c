@@ -133,15 +133,16 @@ int vmm_create_vm(unsigned long type)
 	r = init_srcu_struct(&vm->srcu);
 	if (r)
 		goto err_slots;
-	r = vmm_hardware_get();
-	if (r)
-		goto err_srcu;
+	/* Before the hardware is turned on, as KVM: a bad type is EINVAL. */
 	r = vmm_arch_ops.vm_init(vm, type);
 	if (r)
-		goto err_hw;
-	r = vmm_mmu_notifier_register(vm);
+		goto err_srcu;
+	r = vmm_hardware_get();
 	if (r)
 		goto err_arch;
+	r = vmm_mmu_notifier_register(vm);
+	if (r)
+		goto err_hw;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -159,10 +160,10 @@ int vmm_create_vm(unsigned long type)
 
 err_notifier:
 	vmm_mmu_notifier_unregister(vm);
-err_arch:
-	vmm_arch_ops.vm_destroy(vm);
 err_hw:
 	vmm_hardware_put();
+err_arch:
+	vmm_arch_ops.vm_destroy(vm);
 err_srcu:
 	cleanup_srcu_struct(&vm->srcu);
 err_slots:

@@ -18,6 +18,8 @@ void vmm_vm_get(struct vmm_vm *vm);
 void vmm_vm_put(struct vmm_vm *vm);
 
 /* vcpu.c */
+int vmm_kick_masks_alloc(void);
+void vmm_kick_masks_free(void);
 int vmm_vm_create_vcpu(struct vmm_vm *vm, unsigned long id);
 void vmm_vcpu_free(struct vmm_vcpu *vcpu);
 

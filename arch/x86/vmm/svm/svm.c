@@ -59,6 +59,12 @@ struct svm_cpu {
 	struct page *host_save;		/* VMSAVE/VMLOAD of host state */
 	u32 next_asid;
 	u64 asid_generation;
+	/*
+	 * The ASIDs wrapped: flush them all at every VMRUN here until one
+	 * has run, in case a VMRUN that fails its consistency checks drops
+	 * the TLB_CONTROL it carried.
+	 */
+	bool flush_all_asid;
 	struct vmcb *current_vmcb;	/* last VMCB run here, for IBPB */
 };
 
@@ -171,6 +177,11 @@ static int svm_init(void)
 	}
 	if (!boot_cpu_has(X86_FEATURE_NPT)) {
 		pr_info("SVM without nested paging is not supported\n");
+		return -EOPNOTSUPP;
+	}
+	/* As kvm_amd's has_svm(): the firmware may lock SVM off. */
+	if (native_read_msr(MSR_VM_CR) & SVM_VM_CR_SVM_DIS_MASK) {
+		pr_info("SVM is disabled by the firmware\n");
 		return -EOPNOTSUPP;
 	}
 	svm_max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
@@ -875,7 +886,7 @@ static void svm_new_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
 	if (sd->next_asid > svm_max_asid) {
 		sd->asid_generation++;
 		sd->next_asid = 1;
-		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+		sd->flush_all_asid = true;
 	}
 	c->asid = sd->next_asid++;
 	svm->asid_generation = sd->asid_generation;
@@ -943,6 +954,8 @@ static u32 svm_vcpu_run(struct vmm_x86_vcpu *xv)
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	if (svm->asid_cpu != cpu || svm->asid_generation != sd->asid_generation)
 		svm_new_asid(svm, sd, cpu);
+	if (sd->flush_all_asid)
+		vmcb->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
 
 	vmcb->save.rax = xv->regs[VMM_REG_RAX];
 	vmcb->save.rsp = xv->regs[VMM_REG_RSP];
@@ -980,6 +993,8 @@ static u32 svm_vcpu_run(struct vmm_x86_vcpu *xv)
 	if (host_dr7 != VMM_DR7_INIT)
 		native_set_debugreg(7, host_dr7);
 	svm_stgi();
+	if (vmcb->control.exit_code != SVM_EXIT_ERR)
+		sd->flush_all_asid = false;
 	if (unlikely(vmcb->control.exit_code ==
 		     SVM_EXIT_EXCP_BASE + X86_TRAP_MC))
 		svm_handle_mce();
