@@ -24,8 +24,15 @@
 # with two, Debian's KVM under QEMU 7.2 TCG (nested SVM) wedges the whole
 # rig guest after a random few dozen to few hundred VMRUN-using VMs (no
 # console output, no RCU stall report); with one it does not.  vmm does not
-# trigger it.  LOGFILE is the concatenation of the boots' serial logs
+# trigger it.  The rig boots with mitigations=off, for speed; the tests
+# marked "spec" run against /dev/vmm once more in a boot with
+# mitigations=auto, so that vmm's world switch runs with the kernel's
+# speculation mitigations patched in (the boot lists what the kernel
+# enabled).  LOGFILE is the concatenation of the boots' serial logs
 # (LOGFILE.boot1, ...) plus the total summary line.
+#
+# tests.list: one test a line, its name and marks: "kvm" (also on
+# /dev/kvm), "spec" (also in the mitigations boot).
 set -euo pipefail
 
 usage() {
@@ -82,8 +89,9 @@ fi
 cat >"$payload/run.sh" <<'GUEST'
 #!/bin/sh
 # Guest side of run-selftests.sh (busybox sh).  ./config sets $passes
-# ("vmm", "kvm" or "vmm kvm"), $vmm_tests ("all", or "kvm": only the tests
-# marked kvm run on /dev/vmm too) and $first, the number of the first result.
+# ("vmm", "kvm" or "vmm kvm"), $vmm_tests ("all", or a mark: only the
+# tests with that mark run on /dev/vmm) and $first, the number of the first
+# result.
 cd /payload || exit 1
 . ./config
 n=$((first - 1)) pass=0 fail=0 skip=0
@@ -110,7 +118,17 @@ run_one() {	# run_one NAME DEV
 	esac
 }
 
+has_mark() {	# has_mark MARK: is MARK among the current test's marks?
+	case " $mark " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
 echo "# passes: $passes, $(nproc) CPUs"
+if [ "$vmm_tests" = spec ]; then
+	for f in /sys/devices/system/cpu/vulnerabilities/*; do
+		echo "# ${f##*/}: $(cat "$f")"
+	done
+fi
 vmm=0
 case " $passes " in
 *" vmm "*)
@@ -129,9 +147,9 @@ fi
 
 while read -r name mark; do
 	[ -n "$name" ] || continue
-	[ $vmm = 1 ] && { [ "$vmm_tests" = all ] || [ "$mark" = kvm ]; } &&
+	[ $vmm = 1 ] && { [ "$vmm_tests" = all ] || has_mark "$vmm_tests"; } &&
 		run_one "$name" /dev/vmm
-	[ $kvm = 1 ] && [ "$mark" = kvm ] && run_one "$name" /dev/kvm
+	[ $kvm = 1 ] && has_mark kvm && run_one "$name" /dev/kvm
 done <tests.list
 
 echo "$pass passed, $fail failed, $skip skipped"
@@ -139,13 +157,16 @@ echo "$pass passed, $fail failed, $skip skipped"
 GUEST
 chmod +x "$payload/run.sh"
 
-# boot plan: "PASSES SMP VMM_TESTS" per boot
+# boot plan: "PASSES SMP VMM_TESTS [KERNEL_PARAMS]" per boot
 boots=()
 if ((have_vmm)); then
 	if [[ $smp == "$kvm_smp" ]]; then
 		boots+=("vmm,kvm $smp all")
 	else
 		boots+=("vmm $smp all" "vmm,kvm $kvm_smp kvm")
+	fi
+	if grep -q -E '^[^ ]+ .*\<spec\>' "$payload/tests.list"; then
+		boots+=("vmm $smp spec mitigations=auto")
 	fi
 else
 	boots+=("kvm $kvm_smp all")
@@ -155,14 +176,15 @@ rc=0 first=1 total_pass=0 total_fail=0 total_skip=0 i=0
 : >"$log"
 for boot in "${boots[@]}"; do
 	i=$((i + 1))
-	read -r passes boot_smp vmm_tests <<<"$boot"
+	read -r passes boot_smp vmm_tests params <<<"$boot"
 	printf 'passes="%s"\nvmm_tests=%s\nfirst=%d\n' "${passes/,/ }" \
 		"$vmm_tests" "$first" >"$payload/config"
 	echo "run-selftests: boot $i: ${passes/,/ } pass, $boot_smp vCPUs," \
-		"$vmm_tests tests on vmm" >&2
+		"$vmm_tests tests on vmm${params:+, $params}" >&2
 	set +e
 	"$here/rig.sh" --payload "$payload" --log "$log.boot$i" \
-		--timeout "$timeout" --smp "$boot_smp"
+		--timeout "$timeout" --smp "$boot_smp" \
+		${params:+--append "$params"}
 	rig_rc=$?
 	set -e
 	cat "$log.boot$i" >>"$log"
