@@ -36,88 +36,6 @@
 #define SPIN_ITERS	200000
 #define STRESS_SECS	4
 
-/* what guest_reg_spin() loads, at the offsets its asm uses */
-struct reg_pattern {
-	uint64_t gpr[12];	/* rbx rdx rsi rdi r8-r15 */
-	uint64_t pad[4];
-	uint64_t xmm[32];	/* xmm0-15, 16 bytes each */
-};
-
-#define CHECK_GPR(off, reg)						\
-	"cmp " #off "(%%rax), %%" #reg "\n\t"				\
-	"jne 2f\n\t"
-#define CHECK_XMM(off, n)						\
-	"movq %%xmm" #n ", %%rcx\n\t"					\
-	"cmp " #off "(%%rax), %%rcx\n\t"				\
-	"jne 2f\n\t"							\
-	"punpckhqdq %%xmm" #n ", %%xmm" #n "\n\t"			\
-	"movq %%xmm" #n ", %%rcx\n\t"					\
-	"cmp " #off "+8(%%rax), %%rcx\n\t"				\
-	"jne 2f\n\t"
-
-/*
- * Load the pattern into rbx, rdx, rsi, rdi, r8-r15 and xmm0-15, run a
- * loop of @iters, and return 0 if every register still holds its pattern.
- */
-static uint64_t guest_reg_spin(struct reg_pattern *p, uint64_t iters)
-{
-	uint64_t r = (uintptr_t)p;
-
-	asm volatile(
-		"mov 0x00(%%rax), %%rbx\n\t"
-		"mov 0x08(%%rax), %%rdx\n\t"
-		"mov 0x10(%%rax), %%rsi\n\t"
-		"mov 0x18(%%rax), %%rdi\n\t"
-		"mov 0x20(%%rax), %%r8\n\t"
-		"mov 0x28(%%rax), %%r9\n\t"
-		"mov 0x30(%%rax), %%r10\n\t"
-		"mov 0x38(%%rax), %%r11\n\t"
-		"mov 0x40(%%rax), %%r12\n\t"
-		"mov 0x48(%%rax), %%r13\n\t"
-		"mov 0x50(%%rax), %%r14\n\t"
-		"mov 0x58(%%rax), %%r15\n\t"
-		"movdqu 0x080(%%rax), %%xmm0\n\t"
-		"movdqu 0x090(%%rax), %%xmm1\n\t"
-		"movdqu 0x0a0(%%rax), %%xmm2\n\t"
-		"movdqu 0x0b0(%%rax), %%xmm3\n\t"
-		"movdqu 0x0c0(%%rax), %%xmm4\n\t"
-		"movdqu 0x0d0(%%rax), %%xmm5\n\t"
-		"movdqu 0x0e0(%%rax), %%xmm6\n\t"
-		"movdqu 0x0f0(%%rax), %%xmm7\n\t"
-		"movdqu 0x100(%%rax), %%xmm8\n\t"
-		"movdqu 0x110(%%rax), %%xmm9\n\t"
-		"movdqu 0x120(%%rax), %%xmm10\n\t"
-		"movdqu 0x130(%%rax), %%xmm11\n\t"
-		"movdqu 0x140(%%rax), %%xmm12\n\t"
-		"movdqu 0x150(%%rax), %%xmm13\n\t"
-		"movdqu 0x160(%%rax), %%xmm14\n\t"
-		"movdqu 0x170(%%rax), %%xmm15\n\t"
-		"1: dec %%rcx\n\t"
-		"jnz 1b\n\t"
-		CHECK_GPR(0x00, rbx) CHECK_GPR(0x08, rdx)
-		CHECK_GPR(0x10, rsi) CHECK_GPR(0x18, rdi)
-		CHECK_GPR(0x20, r8) CHECK_GPR(0x28, r9)
-		CHECK_GPR(0x30, r10) CHECK_GPR(0x38, r11)
-		CHECK_GPR(0x40, r12) CHECK_GPR(0x48, r13)
-		CHECK_GPR(0x50, r14) CHECK_GPR(0x58, r15)
-		CHECK_XMM(0x080, 0) CHECK_XMM(0x090, 1)
-		CHECK_XMM(0x0a0, 2) CHECK_XMM(0x0b0, 3)
-		CHECK_XMM(0x0c0, 4) CHECK_XMM(0x0d0, 5)
-		CHECK_XMM(0x0e0, 6) CHECK_XMM(0x0f0, 7)
-		CHECK_XMM(0x100, 8) CHECK_XMM(0x110, 9)
-		CHECK_XMM(0x120, 10) CHECK_XMM(0x130, 11)
-		CHECK_XMM(0x140, 12) CHECK_XMM(0x150, 13)
-		CHECK_XMM(0x160, 14) CHECK_XMM(0x170, 15)
-		"xor %%eax, %%eax\n\t"
-		"jmp 3f\n"
-		"2: mov $1, %%eax\n"
-		"3:"
-		: "+a"(r), "+c"(iters)
-		: : "rbx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
-		    "r12", "r13", "r14", "r15", "cc", "memory");
-	return r;
-}
-
 /*
  * Exceptions end in a report instead of a triple fault: one stub per
  * vector 0-31 pushes its number; the common part passes the vector and
@@ -155,7 +73,7 @@ void preempt_exc_report(uint64_t vector, uint64_t w0, uint64_t w1, uint64_t w2)
 /* Round after round of guest_reg_spin(), reported as SYNC(round, bad). */
 static void guest_code(uint64_t id, uint64_t iters)
 {
-	struct reg_pattern p;
+	struct guest_reg_pattern p;
 	uint64_t round, seed, i;
 
 	for (round = 0;; round++) {
@@ -164,7 +82,7 @@ static void guest_code(uint64_t id, uint64_t iters)
 			p.gpr[i] = seed ^ (i * 0x0101010101010101UL);
 		for (i = 0; i < ARRAY_LEN(p.xmm); i++)
 			p.xmm[i] = ~seed ^ (i * 0x0f0f0f0f0f0f0f0fUL);
-		GUEST_SYNC2(round, guest_reg_spin(&p, iters));
+		GUEST_SYNC2(round, guest_reg_spin(&p, iters, true));
 	}
 }
 

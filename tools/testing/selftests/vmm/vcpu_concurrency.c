@@ -39,52 +39,16 @@ struct shared {
 	uint64_t bad;
 };
 
-#define CHECK(off, reg)							\
-	"cmp " #off "(%%rax), %%" #reg "\n\t"				\
-	"jne 2f\n\t"
-
-/* load p[0..11] into 12 GPRs, spin, return 0 if they are all intact */
-static uint64_t guest_gpr_spin(const uint64_t *p, uint64_t iters)
-{
-	uint64_t r = (uintptr_t)p;
-
-	asm volatile(
-		"mov 0x00(%%rax), %%rbx\n\t"
-		"mov 0x08(%%rax), %%rdx\n\t"
-		"mov 0x10(%%rax), %%rsi\n\t"
-		"mov 0x18(%%rax), %%rdi\n\t"
-		"mov 0x20(%%rax), %%r8\n\t"
-		"mov 0x28(%%rax), %%r9\n\t"
-		"mov 0x30(%%rax), %%r10\n\t"
-		"mov 0x38(%%rax), %%r11\n\t"
-		"mov 0x40(%%rax), %%r12\n\t"
-		"mov 0x48(%%rax), %%r13\n\t"
-		"mov 0x50(%%rax), %%r14\n\t"
-		"mov 0x58(%%rax), %%r15\n\t"
-		"1: dec %%rcx\n\t"
-		"jnz 1b\n\t"
-		CHECK(0x00, rbx) CHECK(0x08, rdx) CHECK(0x10, rsi)
-		CHECK(0x18, rdi) CHECK(0x20, r8) CHECK(0x28, r9)
-		CHECK(0x30, r10) CHECK(0x38, r11) CHECK(0x40, r12)
-		CHECK(0x48, r13) CHECK(0x50, r14) CHECK(0x58, r15)
-		"xor %%eax, %%eax\n\t"
-		"jmp 3f\n"
-		"2: mov $1, %%eax\n"
-		"3:"
-		: "+a"(r), "+c"(iters)
-		: : "rbx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
-		    "r12", "r13", "r14", "r15", "cc", "memory");
-	return r;
-}
-
 static void guest_rounds(struct shared *sh)
 {
-	uint64_t p[12], round, i;
+	struct guest_reg_pattern p;
+	uint64_t round, i;
 
 	for (round = 1;; round++) {
-		for (i = 0; i < 12; i++)
-			p[i] = (round * 0x9e3779b97f4a7c15UL) ^ (i << 56);
-		if (guest_gpr_spin(p, 2000))
+		for (i = 0; i < ARRAY_LEN(p.gpr); i++)
+			p.gpr[i] = (round * 0x9e3779b97f4a7c15UL) ^ (i << 56);
+		/* general purpose registers only */
+		if (guest_reg_spin(&p, 2000, false))
 			sh->bad++;
 		sh->round = round;
 		GUEST_SYNC(round);
