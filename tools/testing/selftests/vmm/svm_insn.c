@@ -62,27 +62,14 @@ asm(
 GUEST_LABEL(ud_handler);
 GUEST_LABEL(gp_handler);
 
-static void idt_set(uint64_t *idt, int vec, const void *handler)
-{
-	uint64_t a = (uintptr_t)handler;
-
-	idt[vec * 2] = (a & 0xffff) | ((uint64_t)GUEST_SEL_CODE64 << 16) |
-		       (0x8eUL << 40) | (((a >> 16) & 0xffff) << 48);
-	idt[vec * 2 + 1] = a >> 32;
-}
-
 /* A default VM whose guest has #UD and #GP handlers. */
 static struct vmm_vm *vm_create_idt(struct vmm_vcpu **vcpu, void *guest)
 {
 	struct vmm_vm *vm = vm_create_default(vcpu, guest);
-	uint64_t *idt = vm_gpa2hva(vm, GUEST_IDT_GPA);
-	struct vmm_sregs sregs;
 
-	idt_set(idt, 6, ud_handler);
-	idt_set(idt, 13, gp_handler);
-	vcpu_get_sregs(*vcpu, &sregs);
-	sregs.idt.limit = 256 * 16 - 1;
-	vcpu_set_sregs(*vcpu, &sregs);
+	vm_set_idt_gate(vm, GUEST_IDT_GPA, 6, ud_handler);
+	vm_set_idt_gate(vm, GUEST_IDT_GPA, 13, gp_handler);
+	vcpu_set_idt(*vcpu, GUEST_IDT_GPA, 256 * 16 - 1);
 	return vm;
 }
 
@@ -209,12 +196,7 @@ asm(
 	"mov %eax, %cr4\n\t"
 	"mov $0x10000, %eax\n\t"
 	"mov %eax, %cr3\n\t"
-	"mov %cr0, %eax\n\t"
-	"or $0x80000000, %eax\n\t"
-	"mov %eax, %cr0\n\t"
-	"ljmp $0x08, $long_entry\n"
-	".code64\n"
-	"long_entry:\n\t"
+	GUEST_ASM_PAGING_ON_TO_LONG
 	"mov $0xc0000080, %ecx\n\t"
 	"rdmsr\n\t"
 	"out %eax, $0x12\n\t"
@@ -243,20 +225,29 @@ static bool host_is_tcg(void)
 	return !memcmp(sig, "TCGTCGTCGTCG", 12);
 }
 
+/*
+ * KVM with NPT keeps EFER.LME in the VMCB while guest paging is off; QEMU
+ * 7.2's TCG SVM model mishandles the #VMEXIT from such a VMCB (the host's
+ * CR0 is not restored) and the rig guest wedges.  vmm keeps LME out of the
+ * VMCB until CR0.PG is set, as KVM without NPT.
+ */
+#define KVM_TCG_WEDGE	"kvm_amd under QEMU TCG: VMCB with EFER.LME and CR0.PG=0 wedges the host"
+
+/* Run to the guest's next exit, which must be port I/O to port @p. */
+#define ASSERT_RUN_TO_OUT(vcpu, p) do {					\
+	vcpu_run(vcpu);							\
+	ASSERT_EXIT(vcpu, VMM_EXIT_IO);					\
+	ASSERT_EQ((p), (vcpu)->run->io.port);				\
+} while (0)
+
 TEST(pm32_to_long)
 {
 	struct vmm_vm *vm;
 	struct vmm_vcpu *vcpu;
 	struct vmm_sregs sregs;
 
-	/*
-	 * KVM with NPT keeps EFER.LME in the VMCB while guest paging is off;
-	 * QEMU 7.2's TCG SVM model mishandles the #VMEXIT from such a VMCB
-	 * (the host's CR0 is not restored) and the rig guest wedges.  vmm
-	 * keeps LME out of the VMCB until CR0.PG is set, as KVM without NPT.
-	 */
 	if (vmm_dev_is_kvm() && host_is_tcg())
-		SKIP(return, "kvm_amd under QEMU TCG: VMCB with EFER.LME and CR0.PG=0 wedges the host");
+		SKIP(return, KVM_TCG_WEDGE);
 	vm = vm_create_default(NULL, NULL);
 	vcpu = vm_add_vcpu(vm, 0);
 
@@ -264,9 +255,7 @@ TEST(pm32_to_long)
 	vcpu_get_sregs(vcpu, &sregs);
 	sregs.efer = X86_EFER_LME;
 	vcpu_set_sregs(vcpu, &sregs);
-	vcpu_run(vcpu);
-	ASSERT_EXIT(vcpu, VMM_EXIT_IO);
-	ASSERT_EQ(0x12, vcpu->run->io.port);
+	ASSERT_RUN_TO_OUT(vcpu, 0x12);
 	EXPECT_EQ(X86_EFER_LME | X86_EFER_LMA,
 		  io_value(vcpu) & (X86_EFER_LME | X86_EFER_LMA));
 	vcpu_get_sregs(vcpu, &sregs);
@@ -278,9 +267,7 @@ TEST(pm32_to_long)
 	EXPECT_EQ(GUEST_PT_GPA, sregs.cr3);
 	EXPECT_EQ(1, sregs.cs.l);
 	EXPECT_EQ(GUEST_SEL_CODE64, sregs.cs.selector);
-	vcpu_run(vcpu);
-	ASSERT_EXIT(vcpu, VMM_EXIT_IO);
-	ASSERT_EQ(0x13, vcpu->run->io.port);
+	ASSERT_RUN_TO_OUT(vcpu, 0x13);
 	EXPECT_EQ(X86_CR0_PG | X86_CR0_PE,
 		  io_value(vcpu) & (X86_CR0_PG | X86_CR0_PE));
 	vcpu_run(vcpu);
@@ -300,26 +287,14 @@ asm(
 	".code64\n"
 	".globl long_off_on\n"
 	"long_off_on:\n\t"
-	"push $0x18\n\t"
-	"lea 1f(%rip), %rax\n\t"
-	"push %rax\n\t"
-	"lretq\n"
-	".code32\n"
-	"1:\n\t"
-	"mov %cr0, %eax\n\t"
-	"and $0x7fffffff, %eax\n\t"
-	"mov %eax, %cr0\n\t"
+	GUEST_ASM_LONG_TO_COMPAT
+	GUEST_ASM_PAGING_OFF
 	"mov %cr0, %eax\n\t"
 	"out %eax, $0x12\n\t"
 	"mov $0xc0000080, %ecx\n\t"
 	"rdmsr\n\t"
 	"out %eax, $0x14\n\t"
-	"mov %cr0, %eax\n\t"
-	"or $0x80000000, %eax\n\t"
-	"mov %eax, %cr0\n\t"
-	"ljmp $0x08, $2f\n"
-	".code64\n"
-	"2:\n\t"
+	GUEST_ASM_PAGING_ON_TO_LONG
 	"mov $0xc0000080, %ecx\n\t"
 	"rdmsr\n\t"
 	"out %eax, $0x13\n\t"
@@ -335,11 +310,9 @@ TEST(paging_off_on)
 	struct vmm_sregs sregs;
 
 	if (vmm_dev_is_kvm() && host_is_tcg())
-		SKIP(return, "kvm_amd under QEMU TCG: VMCB with EFER.LME and CR0.PG=0 wedges the host");
+		SKIP(return, KVM_TCG_WEDGE);
 	vm = vm_create_default(&vcpu, (void *)long_off_on);
-	vcpu_run(vcpu);
-	ASSERT_EXIT(vcpu, VMM_EXIT_IO);
-	ASSERT_EQ(0x12, vcpu->run->io.port);
+	ASSERT_RUN_TO_OUT(vcpu, 0x12);
 	EXPECT_EQ(X86_CR0_PE, io_value(vcpu) & (X86_CR0_PG | X86_CR0_PE));
 	vcpu_get_sregs(vcpu, &sregs);
 	EXPECT_EQ(0, sregs.cr0 & X86_CR0_PG);
@@ -349,16 +322,12 @@ TEST(paging_off_on)
 	 * reports for it (GET_SREGS, the guest's RDMSR) before its next CR0
 	 * intercept could not be checked in the rig: logged only.
 	 */
-	vcpu_run(vcpu);
-	ASSERT_EXIT(vcpu, VMM_EXIT_IO);
-	ASSERT_EQ(0x14, vcpu->run->io.port);
+	ASSERT_RUN_TO_OUT(vcpu, 0x14);
 	TH_LOG("paging off: guest RDMSR EFER %#x, GET_SREGS EFER %#llx CR0 %#llx; SET_SREGS of it: %s",
 	       io_value(vcpu), sregs.efer, sregs.cr0,
 	       ioctl(vcpu->fd, VMM_SET_SREGS, &sregs) ? strerror(errno) : "ok");
 	EXPECT_EQ(X86_EFER_LME, io_value(vcpu) & X86_EFER_LME);
-	vcpu_run(vcpu);
-	ASSERT_EXIT(vcpu, VMM_EXIT_IO);
-	ASSERT_EQ(0x13, vcpu->run->io.port);
+	ASSERT_RUN_TO_OUT(vcpu, 0x13);
 	EXPECT_EQ(X86_EFER_LME | X86_EFER_LMA,
 		  io_value(vcpu) & (X86_EFER_LME | X86_EFER_LMA));
 	vcpu_get_sregs(vcpu, &sregs);
@@ -375,15 +344,8 @@ asm(
 	".code64\n"
 	".globl long_off_efer\n"
 	"long_off_efer:\n\t"
-	"push $0x18\n\t"
-	"lea 1f(%rip), %rax\n\t"
-	"push %rax\n\t"
-	"lretq\n"
-	".code32\n"
-	"1:\n\t"
-	"mov %cr0, %eax\n\t"
-	"and $0x7fffffff, %eax\n\t"
-	"mov %eax, %cr0\n\t"
+	GUEST_ASM_LONG_TO_COMPAT
+	GUEST_ASM_PAGING_OFF
 	"mov $0xc0000080, %ecx\n\t"
 	"rdmsr\n\t"
 	"out %eax, $0x14\n\t"
@@ -412,11 +374,9 @@ TEST(paging_off_efer)
 	struct vmm_sregs sregs;
 
 	if (vmm_dev_is_kvm() && host_is_tcg())
-		SKIP(return, "kvm_amd under QEMU TCG: VMCB with EFER.LME and CR0.PG=0 wedges the host");
+		SKIP(return, KVM_TCG_WEDGE);
 	vm = vm_create_default(&vcpu, (void *)long_off_efer);
-	vcpu_run(vcpu);
-	ASSERT_EXIT(vcpu, VMM_EXIT_IO);
-	ASSERT_EQ(0x14, vcpu->run->io.port);
+	ASSERT_RUN_TO_OUT(vcpu, 0x14);
 	EXPECT_EQ(X86_EFER_LME, io_value(vcpu) & (X86_EFER_LME | X86_EFER_LMA));
 	vcpu_get_sregs(vcpu, &sregs);
 	EXPECT_EQ(0, sregs.cr0 & X86_CR0_PG);
