@@ -265,6 +265,16 @@ static bool host_has_avx(void)
 #define XLOAD(n)	"movdqu " #n "*16(%[pat]), %%xmm" #n "\n\t"
 #define XSTORE(n)	"movdqu %%xmm" #n ", " #n "*16(%[out])\n\t"
 
+/* sched_yield() and spin, %[yields] times; clobbers rax, rcx, r11 */
+#define YIELD_SPIN							\
+	"1: mov $24, %%eax\n\t"	/* sched_yield */			\
+	"syscall\n\t"							\
+	"mov $20000, %[spin]\n\t"					\
+	"2: dec %[spin]\n\t"						\
+	"jnz 2b\n\t"							\
+	"decq %[yields]\n\t"						\
+	"jnz 1b\n\t"
+
 /*
  * Load ymm0-15 (xmm0-15 without AVX) from z->pat, yield the CPU a few times
  * with sched_yield() (so that vCPU threads run on it while the pattern is
@@ -279,13 +289,7 @@ static void noise_vector_round(struct noise *z)
 			     VLOAD(4) VLOAD(5) VLOAD(6) VLOAD(7)
 			     VLOAD(8) VLOAD(9) VLOAD(10) VLOAD(11)
 			     VLOAD(12) VLOAD(13) VLOAD(14) VLOAD(15)
-			     "1: mov $24, %%eax\n\t"	/* sched_yield */
-			     "syscall\n\t"
-			     "mov $20000, %[spin]\n\t"
-			     "2: dec %[spin]\n\t"
-			     "jnz 2b\n\t"
-			     "decq %[yields]\n\t"
-			     "jnz 1b\n\t"
+			     YIELD_SPIN
 			     VSTORE(0) VSTORE(1) VSTORE(2) VSTORE(3)
 			     VSTORE(4) VSTORE(5) VSTORE(6) VSTORE(7)
 			     VSTORE(8) VSTORE(9) VSTORE(10) VSTORE(11)
@@ -299,13 +303,7 @@ static void noise_vector_round(struct noise *z)
 			     XLOAD(4) XLOAD(5) XLOAD(6) XLOAD(7)
 			     XLOAD(8) XLOAD(9) XLOAD(10) XLOAD(11)
 			     XLOAD(12) XLOAD(13) XLOAD(14) XLOAD(15)
-			     "1: mov $24, %%eax\n\t"
-			     "syscall\n\t"
-			     "mov $20000, %[spin]\n\t"
-			     "2: dec %[spin]\n\t"
-			     "jnz 2b\n\t"
-			     "decq %[yields]\n\t"
-			     "jnz 1b\n\t"
+			     YIELD_SPIN
 			     XSTORE(0) XSTORE(1) XSTORE(2) XSTORE(3)
 			     XSTORE(4) XSTORE(5) XSTORE(6) XSTORE(7)
 			     XSTORE(8) XSTORE(9) XSTORE(10) XSTORE(11)
