@@ -38,9 +38,10 @@
 
 /*
  * Exceptions end in a report instead of a triple fault: one stub per
- * vector 0-31 pushes its number; the common part passes the vector and
- * the three words the CPU pushed above it (error code if any, then RIP,
- * CS, ...) to preempt_exc_report().
+ * vector 0-31 pushes its number and hands the frame to
+ * preempt_exc_report().  The gates use IST1 and every vCPU has a TSS of
+ * its own (vm_create_spinners()), so the report works on a stack of its
+ * own: a guest whose RSP went bad still says so instead of shutting down.
  */
 asm(".pushsection .text\n"
 	".global preempt_exc_stubs\n"
@@ -52,10 +53,7 @@ asm(".pushsection .text\n"
 	"	jmp preempt_exc_common\n"
 	".endr\n"
 	"preempt_exc_common:\n"
-	"	mov (%rsp), %rdi\n"
-	"	mov 8(%rsp), %rsi\n"
-	"	mov 16(%rsp), %rdx\n"
-	"	mov 24(%rsp), %rcx\n"
+	"	mov %rsp, %rdi\n"
 	"	and $-16, %rsp\n"
 	"	call preempt_exc_report\n"
 	"1:	hlt\n"
@@ -63,10 +61,24 @@ asm(".pushsection .text\n"
 	".popsection");
 GUEST_LABEL(preempt_exc_stubs);
 
-/* Called by preempt_exc_common, hence not static. */
-void preempt_exc_report(uint64_t vector, uint64_t w0, uint64_t w1, uint64_t w2)
+/* the exceptions that push an error code */
+#define EXC_ERROR_CODES	(1u << 8 | 1u << 10 | 1u << 11 | 1u << 12 |	\
+			 1u << 13 | 1u << 14 | 1u << 17 | 1u << 21 |	\
+			 1u << 29 | 1u << 30)
+
+/*
+ * Called by preempt_exc_common, hence not static.  @f: the vector, the
+ * error code if the exception has one, then RIP, CS, RFLAGS, RSP, SS.
+ * Reported as ABORT(vector, error code, RIP, RSP); CR2 stays in the vCPU.
+ */
+void preempt_exc_report(const uint64_t *f)
 {
-	guest_ucall(UCALL_ABORT, vector, w0, w1, w2);
+	uint64_t vector = f[0], err = 0;
+	const uint64_t *frame = f + 1;
+
+	if (vector < 32 && (EXC_ERROR_CODES & (1u << vector)))
+		err = *frame++;
+	guest_ucall(UCALL_ABORT, vector, err, frame[0], frame[3]);
 	guest_halt_forever();
 }
 
@@ -141,6 +153,45 @@ struct vcpu_thread {
 	char error[160];
 };
 
+/*
+ * Record in t->error what the guest did instead of a SYNC: an exception
+ * (preempt_exc_report()) or an exit that is no ucall; print the vCPU's
+ * registers, and its special registers, whose tables a guest depends on.
+ */
+static void vcpu_failed(struct vcpu_thread *t, uint64_t cmd,
+			const struct ucall *uc)
+{
+	struct vmm_run *run = t->vcpu->run;
+	struct vmm_sregs sregs;
+
+	vcpu_get_sregs(t->vcpu, &sregs);
+	if (cmd == UCALL_ABORT)
+		snprintf(t->error, sizeof(t->error),
+			 "guest exception %lu, error code %#lx, RIP %#lx, RSP %#lx, CR2 %#llx",
+			 (unsigned long)uc->args[0], (unsigned long)uc->args[1],
+			 (unsigned long)uc->args[2], (unsigned long)uc->args[3],
+			 sregs.cr2);
+	else if (run->exit_reason == VMM_EXIT_INTERNAL_ERROR)
+		snprintf(t->error, sizeof(t->error),
+			 "exit %s, suberror %u, data %#llx %#llx %#llx %#llx %#llx",
+			 exit_reason_str(run->exit_reason),
+			 run->internal.suberror, run->internal.data[0],
+			 run->internal.data[1], run->internal.data[2],
+			 run->internal.data[3], run->internal.data[4]);
+	else
+		snprintf(t->error, sizeof(t->error), "exit %s (%u), ucall %lu",
+			 exit_reason_str(run->exit_reason), run->exit_reason,
+			 (unsigned long)cmd);
+	if (cmd != UCALL_ABORT)
+		vcpu_describe_exit(t->vcpu);
+	fprintf(stderr,
+		"# vCPU %u: cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx idt %#llx/%#x gdt %#llx/%#x tr %#llx/%#x cs %#x\n",
+		t->vcpu->id, sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer,
+		sregs.idt.base, sregs.idt.limit, sregs.gdt.base,
+		sregs.gdt.limit, sregs.tr.base, sregs.tr.limit,
+		sregs.cs.selector);
+}
+
 /* Run the guest until *stop; check every SYNC and count EINTR returns. */
 static void *vcpu_thread_fn(void *arg)
 {
@@ -169,13 +220,7 @@ static void *vcpu_thread_fn(void *arg)
 		}
 		cmd = get_ucall(t->vcpu, &uc);
 		if (cmd != UCALL_SYNC) {
-			/* An exception: vector, then what the CPU pushed. */
-			snprintf(t->error, sizeof(t->error),
-				 "exit reason %u, ucall %lu (line %lu) %#lx %#lx %#lx %#lx",
-				 t->vcpu->run->exit_reason, (unsigned long)cmd,
-				 (unsigned long)uc.line,
-				 (unsigned long)uc.args[0], (unsigned long)uc.args[1],
-				 (unsigned long)uc.args[2], (unsigned long)uc.args[3]);
+			vcpu_failed(t, cmd, &uc);
 			break;
 		}
 		if (uc.args[0] != t->rounds) {
@@ -195,19 +240,41 @@ static void *vcpu_thread_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * vCPU i's TSS and the top of its exception stack (IST1), in the scratch
+ * data area, which the spinners use for nothing else.
+ */
+#define SPINNER_TSS_GPA(i)	(GUEST_DATA_GPA + (i) * PAGE_SIZE)
+#define SPINNER_IST_TOP(i)	(GUEST_DATA_GPA + 0x10000 + ((i) + 1) * PAGE_SIZE)
+#define TSS_IST1		0x24
+
 static struct vmm_vm *vm_create_spinners(struct vcpu_thread *t, int n,
 					 atomic_bool *stop, uint64_t iters)
 {
 	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	struct vmm_sregs sregs;
+	uint64_t ist;
 	int i;
 
-	for (i = 0; i < 32; i++)
+	for (i = 0; i < 32; i++) {
 		vm_set_idt_gate(vm, GUEST_IDT_GPA, i, preempt_exc_stubs + 16 * i);
+		/* IST 1 */
+		*(uint64_t *)vm_gpa2hva(vm, GUEST_IDT_GPA + 16 * i) |= 1UL << 32;
+	}
 	memset(t, 0, n * sizeof(*t));
 	for (i = 0; i < n; i++) {
+		TEST_ASSERT(SPINNER_IST_TOP(i) <= GUEST_DATA_GPA + GUEST_DATA_SIZE,
+			    "vCPU %d: no exception stack", i);
+		ist = SPINNER_IST_TOP(i);
+		memset(vm_gpa2hva(vm, SPINNER_TSS_GPA(i)), 0, PAGE_SIZE);
+		memcpy(vm_gpa2hva(vm, SPINNER_TSS_GPA(i) + TSS_IST1), &ist,
+		       sizeof(ist));
 		t[i].vcpu = vm_add_vcpu(vm, i);
 		vcpu_setup_long_mode(t[i].vcpu);
-		vcpu_set_idt(t[i].vcpu, GUEST_IDT_GPA, 32 * 16 - 1);
+		vcpu_get_sregs(t[i].vcpu, &sregs);
+		sregs.idt.limit = 32 * 16 - 1;
+		sregs.tr.base = SPINNER_TSS_GPA(i);
+		vcpu_set_sregs(t[i].vcpu, &sregs);
 		vcpu_set_entry(t[i].vcpu, guest_code, i, iters);
 		t[i].stop = stop;
 	}
