@@ -80,6 +80,46 @@ enum vmm_vcpu_mode {
 #define VMM_REQ_TLB_FLUSH	0
 #define VMM_ARCH_REQ(nr)	(8 + (nr))
 
+/*
+ * The in-kernel I/O buses (virt/vmm/io_bus.c), as KVM's kvm_io_bus: guest
+ * port I/O and MMIO that a device on a bus handles never exits to user
+ * space.  In KVM's order; the virtio-ccw notification bus is s390's, x86
+ * never consults it (ioeventfds with that flag are accepted and inert).
+ */
+enum vmm_bus {
+	VMM_MMIO_BUS,
+	VMM_PIO_BUS,
+	VMM_VIRTIO_CCW_NOTIFY_BUS,
+	VMM_NR_BUSES
+};
+
+/* Devices a bus takes, ioeventfds not counted (KVM's NR_IOBUS_DEVS). */
+#define VMM_NR_IOBUS_DEVS	1000
+
+struct vmm_io_device;
+struct vmm_vcpu;
+
+/*
+ * A device's accessors, called by the vCPU that accesses it, under
+ * vm->srcu (read).  They return 0 when they handled the access, else
+ * -EOPNOTSUPP: the next device covering the address is asked, and the
+ * access exits to user space if none handles it.  Either may be NULL.
+ */
+struct vmm_io_device_ops {
+	int (*read)(struct vmm_vcpu *vcpu, struct vmm_io_device *dev,
+		    gpa_t addr, int len, void *val);
+	int (*write)(struct vmm_vcpu *vcpu, struct vmm_io_device *dev,
+		     gpa_t addr, int len, const void *val);
+	/* At VM destruction, for each device still on a bus. */
+	void (*destructor)(struct vmm_io_device *dev);
+};
+
+struct vmm_io_device {
+	const struct vmm_io_device_ops *ops;
+	/* Not counted against VMM_NR_IOBUS_DEVS (ioeventfds, as KVM). */
+	bool uncounted;
+};
+
 struct vmm_vm {
 	refcount_t users;
 	struct mm_struct *mm;
@@ -88,6 +128,10 @@ struct vmm_vm {
 	struct mutex slots_lock;	/* memslot updates */
 	struct vmm_memslots __rcu *memslots;
 	struct srcu_struct srcu;
+
+	/* Replaced as a whole under slots_lock, read under srcu. */
+	struct vmm_io_bus __rcu *buses[VMM_NR_BUSES];
+	struct list_head ioeventfds;	/* under slots_lock */
 
 	/* The arch MMU's lock, and the MMU-notifier race detection. */
 	spinlock_t mmu_lock;
@@ -265,6 +309,25 @@ void vmm_flush_remote_tlbs(struct vmm_vm *vm);
 void vmm_vcpu_kick(struct vmm_vcpu *vcpu);
 void vmm_make_all_vcpus_request(struct vmm_vm *vm, int req, bool wait);
 int vmm_vcpu_handle_work(struct vmm_vcpu *vcpu);
+
+/*
+ * The I/O buses.  Register and unregister under vm->slots_lock; the
+ * device must stay valid until it is unregistered (or its destructor
+ * runs).  vmm_io_bus_read/write() return 0 if a device handled the access,
+ * -EOPNOTSUPP if it must go to user space; @len is 1, 2, 4 or 8.
+ * vmm_io_bus_has_dev() only tells whether a device covers the address (it
+ * could still refuse an access there).
+ */
+int vmm_io_bus_register_dev(struct vmm_vm *vm, enum vmm_bus bus_idx,
+			    gpa_t addr, int len, struct vmm_io_device *dev);
+void vmm_io_bus_unregister_dev(struct vmm_vm *vm, enum vmm_bus bus_idx,
+			       struct vmm_io_device *dev);
+int vmm_io_bus_write(struct vmm_vcpu *vcpu, enum vmm_bus bus_idx, gpa_t addr,
+		     int len, const void *val);
+int vmm_io_bus_read(struct vmm_vcpu *vcpu, enum vmm_bus bus_idx, gpa_t addr,
+		    int len, void *val);
+bool vmm_io_bus_has_dev(struct vmm_vm *vm, enum vmm_bus bus_idx, gpa_t addr,
+			int len);
 
 /*
  * TIF_NOTIFY_RESUME work the guest must not outrun: task work (which also

@@ -211,6 +211,7 @@ long vmm_check_extension_generic(struct vmm_vm *vm, long ext)
 	case VMM_CAP_IMMEDIATE_EXIT:
 	case VMM_CAP_SYNC_MMU:
 	case VMM_CAP_READONLY_MEM:
+	case VMM_CAP_IOEVENTFD_ANY_LENGTH:
 		return 1;
 	case VMM_CAP_NR_VCPUS:
 		return min_t(long, num_online_cpus(), VMM_MAX_VCPUS);

@@ -32,6 +32,8 @@ static void vmm_destroy_vm(struct vmm_vm *vm)
 	vmm_mmu_notifier_unregister(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vmm_vcpu_free(vm->vcpus[i]);
+	/* No vCPU is left to access them: devices go with their buses. */
+	vmm_io_bus_destroy(vm);
 	/* The slots go with the VM: the arch frees their data as for a delete. */
 	slots = rcu_dereference_protected(vm->memslots, 1);
 	for (i = 0; i < slots->nr; i++)
@@ -93,6 +95,13 @@ static long vmm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return vmm_check_extension_generic(vm, arg);
 	case VMM_ENABLE_CAP:
 		return vmm_vm_enable_cap(vm, argp);
+	case VMM_IOEVENTFD: {
+		struct vmm_ioeventfd data;
+
+		if (copy_from_user(&data, argp, sizeof(data)))
+			return -EFAULT;
+		return vmm_ioeventfd(vm, &data);
+	}
 	default:
 		/* KVM on x86 answers unknown VM ioctls with -ENOTTY. */
 		return vmm_arch_ops.vm_ioctl(vm, ioctl, arg);
@@ -121,6 +130,7 @@ int vmm_create_vm(unsigned long type)
 	refcount_set(&vm->users, 1);
 	mutex_init(&vm->lock);
 	mutex_init(&vm->slots_lock);
+	INIT_LIST_HEAD(&vm->ioeventfds);
 	spin_lock_init(&vm->mmu_lock);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
@@ -133,10 +143,13 @@ int vmm_create_vm(unsigned long type)
 	r = init_srcu_struct(&vm->srcu);
 	if (r)
 		goto err_slots;
+	r = vmm_io_bus_init(vm);
+	if (r)
+		goto err_srcu;
 	/* Before the hardware is turned on, as KVM: a bad type is EINVAL. */
 	r = vmm_arch_ops.vm_init(vm, type);
 	if (r)
-		goto err_srcu;
+		goto err_bus;
 	r = vmm_hardware_get();
 	if (r)
 		goto err_arch;
@@ -164,6 +177,8 @@ err_hw:
 	vmm_hardware_put();
 err_arch:
 	vmm_arch_ops.vm_destroy(vm);
+err_bus:
+	vmm_io_bus_destroy(vm);
 err_srcu:
 	cleanup_srcu_struct(&vm->srcu);
 err_slots:

@@ -32,6 +32,13 @@ void vmm_unmap_hva_range(struct vmm_vm *vm, unsigned long start,
 bool vmm_age_hva_range(struct vmm_vm *vm, unsigned long start,
 		       unsigned long end, bool clear);
 
+/* io_bus.c */
+int vmm_io_bus_init(struct vmm_vm *vm);
+void vmm_io_bus_destroy(struct vmm_vm *vm);
+
+/* eventfd.c */
+int vmm_ioeventfd(struct vmm_vm *vm, const struct vmm_ioeventfd *args);
+
 /* mmu_notifier.c */
 int vmm_mmu_notifier_register(struct vmm_vm *vm);
 void vmm_mmu_notifier_unregister(struct vmm_vm *vm);

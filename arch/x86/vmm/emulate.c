@@ -807,6 +807,20 @@ int vmm_x86_emulate_mmio(struct vmm_x86_vcpu *xv, gpa_t gpa)
 		return 0;
 	}
 
+	/* A device on the in-kernel MMIO bus completes it without an exit. */
+	if (write && !vmm_io_bus_write(&xv->vcpu, VMM_MMIO_BUS, gpa, len, &val)) {
+		vmm_x86_complete_insn(xv, vmm_insn_next_rip(xv, &in));
+		return 1;
+	}
+	if (!write) {
+		u64 data = 0;
+
+		if (!vmm_io_bus_read(&xv->vcpu, VMM_MMIO_BUS, gpa, len, &data)) {
+			vmm_x86_mmio_load_done(xv, data);
+			return 1;
+		}
+	}
+
 	run->exit_reason = VMM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = len;

@@ -375,6 +375,72 @@ fault:
 	return 0;
 }
 
+/*
+ * IN or OUT that a device on the in-kernel PIO bus handles (an ioeventfd,
+ * ...) completes here, without an exit.  Returns 0 if it did.
+ */
+static int vmm_x86_pio_bus(struct vmm_x86_vcpu *xv, u16 port, u8 size,
+			   bool in, unsigned long next_rip)
+{
+	unsigned long val = 0;
+	int r;
+
+	if (in) {
+		r = vmm_io_bus_read(&xv->vcpu, VMM_PIO_BUS, port, size, &val);
+		if (!r)
+			vmm_reg_write_sized(xv, VMM_REG_RAX, size, val);
+	} else {
+		val = vmm_reg_read(xv, VMM_REG_RAX);
+		r = vmm_io_bus_write(&xv->vcpu, VMM_PIO_BUS, port, size, &val);
+	}
+	if (!r)
+		vmm_x86_complete_insn(xv, next_rip);
+	return r;
+}
+
+static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv);
+
+/*
+ * String I/O at a port where a device on the PIO bus sits, as KVM's
+ * emulator does it: OUTS goes one element at a time, and the first one no
+ * device takes exits alone; INS reads all of xv->pio.count elements from
+ * the devices if one takes the first (later ones refused read as 0).
+ * What the devices did completes here, as far as it goes.  -EOPNOTSUPP:
+ * the exit to user space is set up in xv->pio, @data holds the OUTS data.
+ */
+static int vmm_x86_string_pio_bus(struct vmm_x86_vcpu *xv, void *data)
+{
+	struct vmm_x86_pio *pio = &xv->pio;
+	u32 i;
+	int r;
+
+	if (!vmm_io_bus_has_dev(xv->vcpu.vm, VMM_PIO_BUS, pio->port,
+				pio->size))
+		return -EOPNOTSUPP;
+	for (i = 0; i < pio->count; i++) {
+		void *p = data + i * pio->size;
+
+		if (pio->in)
+			r = vmm_io_bus_read(&xv->vcpu, VMM_PIO_BUS, pio->port,
+					    pio->size, p);
+		else
+			r = vmm_io_bus_write(&xv->vcpu, VMM_PIO_BUS, pio->port,
+					     pio->size, p);
+		if (r)
+			break;
+	}
+	if (!i) {
+		if (!pio->in)
+			pio->count = 1;
+		return -EOPNOTSUPP;
+	}
+	if (pio->in)
+		memset(data + i * pio->size, 0, (pio->count - i) * pio->size);
+	else
+		pio->count = i;
+	return vmm_x86_complete_pio(xv);
+}
+
 int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 		      bool rep, const struct vmm_x86_str_op *op,
 		      unsigned long next_rip)
@@ -384,6 +450,9 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 	unsigned long count = 1;
 	void *data = vmm_pio_data(xv);
 	int r;
+
+	if (!op && !vmm_x86_pio_bus(xv, port, size, in, next_rip))
+		return 1;
 
 	pio->port = port;
 	pio->size = size;
@@ -438,12 +507,17 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 	}
 
 	pio->count = count;
+	if (op) {
+		r = vmm_x86_string_pio_bus(xv, data);
+		if (r != -EOPNOTSUPP)
+			return r;
+	}
 	xv->pending = in ? VMM_PENDING_PIO_IN : VMM_PENDING_PIO_OUT;
 	run->exit_reason = VMM_EXIT_IO;
 	run->io.direction = in ? VMM_EXIT_IO_IN : VMM_EXIT_IO_OUT;
 	run->io.size = size;
 	run->io.port = port;
-	run->io.count = count;
+	run->io.count = pio->count;
 	run->io.data_offset = VMM_PIO_DATA_OFFSET;
 	return 0;
 }
@@ -496,6 +570,28 @@ static int vmm_x86_complete_pio(struct vmm_x86_vcpu *xv)
 	return 1;
 }
 
+/* Write the loaded @val to the destination register, go past the load. */
+void vmm_x86_mmio_load_done(struct vmm_x86_vcpu *xv, unsigned long val)
+{
+	struct vmm_x86_mmio_load *m = &xv->mmio;
+
+	if (m->sign_extend) {
+		if (m->len == 1)
+			val = (long)(s8)val;
+		else if (m->len == 2)
+			val = (long)(s16)val;
+		else if (m->len == 4)
+			val = (long)(s32)val;
+	}
+	if (m->high_byte)
+		vmm_reg_write(xv, m->reg,
+			      (vmm_reg_read(xv, m->reg) & ~0xff00UL) |
+			      ((val & 0xff) << 8));
+	else
+		vmm_reg_write_sized(xv, m->reg, m->dst_size, val);
+	vmm_x86_complete_insn(xv, m->next_rip);
+}
+
 static int vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
 {
 	struct vmm_x86_mmio_load *m = &xv->mmio;
@@ -514,21 +610,7 @@ static int vmm_x86_complete_mmio_load(struct vmm_x86_vcpu *xv)
 	} else {
 		memcpy(&val, xv->vcpu.run->mmio.data, m->len);
 	}
-	if (m->sign_extend) {
-		if (m->len == 1)
-			val = (long)(s8)val;
-		else if (m->len == 2)
-			val = (long)(s16)val;
-		else if (m->len == 4)
-			val = (long)(s32)val;
-	}
-	if (m->high_byte)
-		vmm_reg_write(xv, m->reg,
-			      (vmm_reg_read(xv, m->reg) & ~0xff00UL) |
-			      ((val & 0xff) << 8));
-	else
-		vmm_reg_write_sized(xv, m->reg, m->dst_size, val);
-	vmm_x86_complete_insn(xv, m->next_rip);
+	vmm_x86_mmio_load_done(xv, val);
 	return 1;
 }
 
@@ -831,6 +913,8 @@ static long vmm_x86_check_extension(struct vmm_vm *vm, long ext)
 {
 	switch (ext) {
 	case VMM_CAP_HLT:
+	case VMM_CAP_IOEVENTFD:
+	case VMM_CAP_IOEVENTFD_NO_LENGTH:
 		return 1;
 	default:
 		return 0;

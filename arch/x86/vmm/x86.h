@@ -306,6 +306,7 @@ bool vmm_x86_valid_apic_base(u64 apic_base);
 void vmm_x86_internal_error(struct vmm_x86_vcpu *xv, u32 suberror,
 			    int ndata, const u64 *data);
 void vmm_x86_complete_insn(struct vmm_x86_vcpu *xv, unsigned long next_rip);
+void vmm_x86_mmio_load_done(struct vmm_x86_vcpu *xv, unsigned long val);
 
 /*
  * emulate.c.  The guest memory accessors return 0 on success,

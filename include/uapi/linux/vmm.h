@@ -66,12 +66,46 @@ struct vmm_enable_cap {
 #define VMM_CAP_SYNC_MMU		16
 #define VMM_CAP_DESTROY_MEMORY_REGION_WORKS 21
 #define VMM_CAP_JOIN_MEMORY_REGIONS_WORKS 30
+#define VMM_CAP_IOEVENTFD		36
 #define VMM_CAP_INTERNAL_ERROR_DATA	40
 #define VMM_CAP_MAX_VCPUS		66
 #define VMM_CAP_READONLY_MEM		81
+#define VMM_CAP_IOEVENTFD_NO_LENGTH	100
 #define VMM_CAP_CHECK_EXTENSION_VM	105
+#define VMM_CAP_IOEVENTFD_ANY_LENGTH	122
 #define VMM_CAP_MAX_VCPU_ID		128
 #define VMM_CAP_IMMEDIATE_EXIT		136
+
+/* -------------------------------------------------------------------- */
+/* ioeventfd                                                            */
+/* -------------------------------------------------------------------- */
+
+enum {
+	vmm_ioeventfd_flag_nr_datamatch,
+	vmm_ioeventfd_flag_nr_pio,
+	vmm_ioeventfd_flag_nr_deassign,
+	vmm_ioeventfd_flag_nr_virtio_ccw_notify,
+	vmm_ioeventfd_flag_nr_fast_mmio,
+	vmm_ioeventfd_flag_nr_max,
+};
+
+#define VMM_IOEVENTFD_FLAG_DATAMATCH	(1 << vmm_ioeventfd_flag_nr_datamatch)
+#define VMM_IOEVENTFD_FLAG_PIO		(1 << vmm_ioeventfd_flag_nr_pio)
+#define VMM_IOEVENTFD_FLAG_DEASSIGN	(1 << vmm_ioeventfd_flag_nr_deassign)
+#define VMM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY \
+	(1 << vmm_ioeventfd_flag_nr_virtio_ccw_notify)
+
+#define VMM_IOEVENTFD_VALID_FLAG_MASK	((1 << vmm_ioeventfd_flag_nr_max) - 1)
+
+/* A guest write to a port or an MMIO address signals an eventfd. */
+struct vmm_ioeventfd {
+	__u64 datamatch;
+	__u64 addr;		/* port or guest-physical address */
+	__u32 len;		/* 1, 2, 4 or 8 bytes; 0: any length */
+	__s32 fd;		/* an eventfd */
+	__u32 flags;
+	__u8  pad[36];
+};
 
 /* -------------------------------------------------------------------- */
 /* Exits                                                                */
@@ -209,6 +243,7 @@ struct vmm_run {
 #define VMM_CREATE_VCPU		_IO(VMMIO,   0x41) /* returns a vCPU fd */
 #define VMM_SET_USER_MEMORY_REGION _IOW(VMMIO, 0x46, \
 					struct vmm_userspace_memory_region)
+#define VMM_IOEVENTFD		_IOW(VMMIO,  0x79, struct vmm_ioeventfd)
 #define VMM_ENABLE_CAP		_IOW(VMMIO,  0xa3, struct vmm_enable_cap)
 
 /* vCPU fd */
