@@ -74,6 +74,8 @@ struct svm_vcpu {
 	u64 vmcb_pa;
 	u64 asid_generation;
 	int asid_cpu;
+	/* A #BP or #OF of vmm's own is injected at this entry. */
+	bool soft_exc_injected;
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
@@ -660,27 +662,41 @@ static int svm_interrupt_window(struct vmm_x86_vcpu *xv)
  * What the exit cut short in delivery (EXITINTINFO) goes back to the
  * common event state, as kvm_amd's svm_complete_interrupts(): it is
  * injected again at the next entry.  Not a software interrupt (INT n) or
- * soft exception (INT3, INTO): RIP still points at the instruction, which
- * raises it again when re-executed.  Injected as a fault, a #BP or #OF
- * would push the address of the INT3/INTO itself and run the handler
- * twice.  QEMU's TCG reports INT3 as a software interrupt, the APM as an
- * exception.  vmm injects no NMI, so none can be in delivery.
+ * a soft exception (#BP, #OF) that the guest raised with INT3 or INTO:
+ * RIP still points at the instruction, which raises it again when
+ * re-executed.  Injected as a fault, such a #BP or #OF would push the
+ * address of the INT3/INTO itself and run the handler twice.  A #BP or
+ * #OF that vmm itself injected at this entry (svm_inject_exception(), as
+ * KVM's soft_int_injected) has no instruction behind it and would be
+ * lost: it goes again like any other exception.  vmm queues neither
+ * today (it intercepts only #DB, #AC and #MC and raises #GP, #UD, #PF,
+ * #SS and #DB), so no guest can reach that case yet.  QEMU's TCG reports
+ * INT3 as a software interrupt, the APM as an exception.  vmm injects no
+ * NMI, so none can be in delivery.
  */
 static void svm_complete_interrupts(struct vmm_x86_vcpu *xv)
 {
-	struct vmcb_control_area *c = &to_svm(xv)->vmcb->control;
+	struct svm_vcpu *svm = to_svm(xv);
+	struct vmcb_control_area *c = &svm->vmcb->control;
 	u32 info = c->exit_int_info;
+	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
 	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
+	bool own_soft = svm->soft_exc_injected && xv->exc.injected &&
+			xv->exc.vector == vector;
 
+	svm->soft_exc_injected = false;
 	c->event_inj = 0;
 	c->event_inj_err = 0;
 	xv->exc.injected = false;
 	xv->irq.injected = false;
 	if (!(info & SVM_EXITINTINFO_VALID))
 		return;
-	switch (info & SVM_EXITINTINFO_TYPE_MASK) {
+	if (type == SVM_EXITINTINFO_TYPE_SOFT && own_soft)
+		type = SVM_EXITINTINFO_TYPE_EXEPT;
+	switch (type) {
 	case SVM_EXITINTINFO_TYPE_EXEPT:
-		if (vector == X86_TRAP_BP || vector == X86_TRAP_OF)
+		if ((vector == X86_TRAP_BP || vector == X86_TRAP_OF) &&
+		    !own_soft)
 			break;
 		xv->exc.injected = true;
 		xv->exc.vector = vector;
@@ -901,6 +917,9 @@ static void svm_inject_exception(struct vmm_x86_vcpu *xv)
 	c->event_inj = xv->exc.vector | SVM_EVTINJ_VALID |
 		       SVM_EVTINJ_TYPE_EXEPT;
 	c->event_inj_err = 0;
+	/* Not raised by an INT3/INTO at RIP: see svm_complete_interrupts(). */
+	svm->soft_exc_injected = xv->exc.vector == X86_TRAP_BP ||
+				 xv->exc.vector == X86_TRAP_OF;
 	if (xv->exc.has_error) {
 		c->event_inj |= SVM_EVTINJ_VALID_ERR;
 		c->event_inj_err = xv->exc.error;
