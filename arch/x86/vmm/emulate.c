@@ -40,6 +40,8 @@
 #define PTE_ADDR_MASK	GENMASK_ULL(51, 12)
 /* Physical address bits above the guest's MAXPHYADDR. */
 #define PTE_RSVD_PA	GENMASK_ULL(51, VMM_GUEST_MAXPHYADDR)
+/* Ignored by 4-level paging, reserved in PAE paging. */
+#define PTE_RSVD_PAE	GENMASK_ULL(62, 52)
 
 #define VMM_WALK_READ	0
 #define VMM_WALK_WRITE	1
@@ -134,7 +136,13 @@ static int vmm_update_pte(struct vmm_vm *vm, gpa_t gpa, u64 old, u64 bits,
 	return __try_cmpxchg_user(p32, &o32, (u32)(old | bits), efault32);
 }
 
-/* Reserved bits of a PAE/long-mode entry at @level (KVM without CPUID). */
+/*
+ * Reserved bits of a PAE/long-mode entry at @level (KVM without CPUID:
+ * MAXPHYADDR 36).  4-level paging ignores bits 62:52 of every entry, PAE
+ * paging reserves them (SDM 4.4.2, tables 4-8 to 4-11: bits 62:MAXPHYADDR
+ * of a PDE or PTE, 63:MAXPHYADDR of a PDPTE); bit 63 (XD) is reserved at
+ * every level without EFER.NXE.
+ */
 static u64 vmm_rsvd_bits(const struct vmm_sregs *s, int level, u64 pte,
 			 bool pae32)
 {
@@ -142,8 +150,18 @@ static u64 vmm_rsvd_bits(const struct vmm_sregs *s, int level, u64 pte,
 
 	if (!(s->efer & EFER_NX))
 		rsvd |= PTE_NX;
+	if (pae32)
+		rsvd |= PTE_RSVD_PAE;
+	/*
+	 * Bits 8:5 and 2:1 of a PDPTE are reserved too, but the CPU checks
+	 * them when it loads the PDPTEs (MOV to CR3, which nested paging
+	 * does not intercept), not in the walk, and QEMU's model of nested
+	 * paging sets the accessed bit (5) in PDPTEs it walks: checking them
+	 * here would fault an emulated access the guest's own accesses pass.
+	 * KVM's walker does not check them either.
+	 */
 	if (pae32 && level == 3)
-		return rsvd | GENMASK_ULL(8, 5) | GENMASK_ULL(2, 1) | PTE_NX;
+		return rsvd | PTE_NX;
 	if (level == 4)
 		return rsvd | PTE_PS;
 	if ((pte & PTE_PS) && level == 3)

@@ -593,6 +593,124 @@ TEST(page_walk)
 	vm_free(vm);
 }
 
+/*
+ * PAE paging reserves bits 62:MAXPHYADDR of PDEs and PTEs, which 4-level
+ * paging ignores from bit 52 up (SDM 4.4.2), and bit 63 without EFER.NXE.
+ * OUTSB at ESI (set by the host): the #PF handler reports the error code
+ * on port 0x9e and CR2 on port 0x9f.
+ */
+extern const char pae_outs_start[], pae_outs_pf[], pae_outs_end[];
+
+asm(".pushsection .rodata, \"a\"\n"
+	".code32\n"
+	"pae_outs_start:\n"
+	"	mov $0x93, %dx\n"
+	"	outsb\n"
+	"	hlt\n"
+	"pae_outs_pf:\n"
+	"	pop %eax\n"
+	"	outl %eax, $0x9e\n"
+	"	mov %cr2, %eax\n"
+	"	outl %eax, $0x9f\n"
+	"	hlt\n"
+	"pae_outs_end:\n"
+	".code64\n"
+	".popsection");
+
+#define PAE_GVA		0x40000000UL
+#define PAE_PT_GPA	(GUEST_DATA_GPA + 0x100000)
+#define PAE_PT2_GPA	(GUEST_DATA_GPA + 0x101000)
+#define PAE_PAGE_GPA	(GUEST_DATA_GPA + 0x102000)
+#define PAE_IDT_GPA	0x9000UL
+
+static uint32_t run_io_data(struct vmm_vcpu *vcpu)
+{
+	uint32_t v = 0;
+
+	memcpy(&v, (uint8_t *)vcpu->run + vcpu->run->io.data_offset,
+	       vcpu->run->io.size);
+	return v;
+}
+
+TEST(pae_rsvd_bits)
+{
+	static const struct {
+		uint32_t gva;
+		uint32_t err;	/* 0: no fault */
+	} cases[] = {
+		{ PAE_GVA, 0 },			/* control */
+		{ PAE_GVA + 0x1000, 0x9 },	/* PTE bit 52 */
+		{ PAE_GVA + 0x2000, 0x9 },	/* PTE bit 62 */
+		{ PAE_GVA + 0x3000, 0x9 },	/* PTE bit 63, EFER.NXE = 0 */
+		{ PAE_GVA + 0x4000, 0x9 },	/* PTE bit 40 > MAXPHYADDR */
+		{ PAE_GVA + 0x200000, 0x9 },	/* PDE bit 55 */
+	};
+	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	uint32_t pf = GUEST_SNIPPET_GPA + (pae_outs_pf - pae_outs_start);
+	uint64_t *idt = vm_gpa2hva(vm, PAE_IDT_GPA);
+	uint64_t *pt = vm_gpa2hva(vm, PAE_PT_GPA);
+	uint8_t *page = vm_gpa2hva(vm, PAE_PAGE_GPA);
+	struct vmm_vcpu *vcpu;
+	struct vmm_sregs sregs;
+	struct vmm_regs regs;
+	unsigned int i;
+
+	vcpu = vm_add_vcpu(vm, 0);
+	vm_load_code(vm, GUEST_SNIPPET_GPA, pae_outs_start, pae_outs_end);
+	vcpu_setup_pae32(vcpu, GUEST_SNIPPET_GPA);
+	memset(idt, 0, PAGE_SIZE);
+	idt[14] = (pf & 0xffff) | ((uint64_t)GUEST_SEL_CODE32 << 16) |
+		  (0x8eUL << 40) | ((uint64_t)(pf >> 16) << 48);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.idt.base = PAE_IDT_GPA;
+	sregs.idt.limit = 0x7ff;
+	vcpu_set_sregs(vcpu, &sregs);
+
+	memset(pt, 0, 2 * PAGE_SIZE);
+	*vm_pae_pde(vm, PAE_GVA) = PAE_PT_GPA | PTE_P | PTE_RW;
+	*vm_pae_pde(vm, PAE_GVA + 0x200000) = PAE_PT2_GPA | PTE_P | PTE_RW |
+					      (1UL << 55);
+	pt[0] = PAE_PAGE_GPA | PTE_P | PTE_RW;
+	pt[1] = PAE_PAGE_GPA | PTE_P | PTE_RW | (1UL << 52);
+	pt[2] = PAE_PAGE_GPA | PTE_P | PTE_RW | (1UL << 62);
+	pt[3] = PAE_PAGE_GPA | PTE_P | PTE_RW | (1UL << 63);
+	pt[4] = PAE_PAGE_GPA | PTE_P | PTE_RW | (1UL << 40);
+	pt[512] = PAE_PAGE_GPA | PTE_P | PTE_RW;
+	page[0] = 0x6b;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		vcpu_get_regs(vcpu, &regs);
+		regs.rip = GUEST_SNIPPET_GPA;
+		regs.rsp = 0x7000;
+		regs.rsi = cases[i].gva;
+		regs.rflags = X86_RFLAGS_FIXED;
+		vcpu_set_regs(vcpu, &regs);
+		vcpu_run(vcpu);
+		ASSERT_EXIT(vcpu, VMM_EXIT_IO);
+		if (!cases[i].err) {
+			if (vcpu->run->io.port == 0x9e) {
+				uint32_t e = run_io_data(vcpu);
+
+				vcpu_run(vcpu);
+				TH_LOG("control case: #PF %#x at %#x", e,
+				       run_io_data(vcpu));
+			}
+			ASSERT_IO_OUT(vcpu, 0x93);
+			EXPECT_EQ(0x6b, run_io_data(vcpu));
+		} else {
+			ASSERT_EQ(0x9e, vcpu->run->io.port)
+				TH_LOG("case %u: gva %#x", i, cases[i].gva);
+			EXPECT_EQ(cases[i].err, run_io_data(vcpu));
+			vcpu_run(vcpu);
+			ASSERT_IO_OUT(vcpu, 0x9f);
+			EXPECT_EQ(cases[i].gva, run_io_data(vcpu));
+		}
+		vcpu_run(vcpu);
+		ASSERT_EXIT(vcpu, VMM_EXIT_HLT);
+	}
+	vm_free(vm);
+}
+
 /* ---- 10: RDPID does not see the host's TSC_AUX ----------------------- */
 
 static void guest_rdpid(void)

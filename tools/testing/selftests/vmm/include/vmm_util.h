@@ -41,6 +41,7 @@
 #define GUEST_TSS_GPA		0x3000UL
 #define GUEST_SNIPPET_GPA	0x8000UL	/* real-mode / 32-bit code */
 #define GUEST_PT_GPA		0x10000UL	/* PML4, PDPT, 4 PDs */
+#define GUEST_PAE_PT_GPA	0x18000UL	/* PAE: PDPT, 4 PDs */
 #define GUEST_STACK_TOP		0x200000UL	/* vCPU n: top - n * 64 KiB */
 #define GUEST_STACK_SIZE	0x10000UL
 #define GUEST_DATA_GPA		0x200000UL	/* 2 MiB of scratch data */
@@ -175,6 +176,9 @@ void vcpu_set_entry(struct vmm_vcpu *vcpu, void *guest_code,
 		    uint64_t arg0, uint64_t arg1);
 void vcpu_setup_real_mode(struct vmm_vcpu *vcpu, uint16_t ip);
 void vcpu_setup_pmode32(struct vmm_vcpu *vcpu, uint32_t eip);
+void vm_setup_pae(struct vmm_vm *vm);
+uint64_t *vm_pae_pde(struct vmm_vm *vm, uint32_t gva);
+void vcpu_setup_pae32(struct vmm_vcpu *vcpu, uint32_t eip);
 void vm_load_code(struct vmm_vm *vm, uint64_t gpa, const void *start,
 		  const void *end);
 void sregs_set_long_mode(struct vmm_sregs *sregs);

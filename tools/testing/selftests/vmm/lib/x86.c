@@ -276,6 +276,53 @@ void vcpu_setup_pmode32(struct vmm_vcpu *vcpu, uint32_t eip)
 	vcpu_set_regs(vcpu, &regs);
 }
 
+/*
+ * PAE page tables at GUEST_PAE_PT_GPA that identity-map 0..4 GiB with
+ * 2 MiB pages: the PDPT (four entries, no permission bits), then one page
+ * directory per GiB.
+ */
+void vm_setup_pae(struct vmm_vm *vm)
+{
+	uint64_t *pdpt = vm_gpa2hva(vm, GUEST_PAE_PT_GPA);
+	uint64_t i, j;
+
+	memset(pdpt, 0, PAGE_SIZE);
+	for (i = 0; i < 4; i++) {
+		uint64_t pd_gpa = GUEST_PAE_PT_GPA + (1 + i) * PAGE_SIZE;
+		uint64_t *pd = vm_gpa2hva(vm, pd_gpa);
+
+		pdpt[i] = pd_gpa | PTE_P;
+		for (j = 0; j < 512; j++)
+			pd[j] = ((i << 30) + (j << 21)) | PTE_P | PTE_RW | PTE_PS;
+	}
+}
+
+/* The PAE page-directory entry of vm_setup_pae() that maps @gva. */
+uint64_t *vm_pae_pde(struct vmm_vm *vm, uint32_t gva)
+{
+	uint64_t *pd = vm_gpa2hva(vm, GUEST_PAE_PT_GPA +
+				  (1 + (gva >> 30)) * PAGE_SIZE);
+
+	return &pd[(gva >> 21) & 511];
+}
+
+/*
+ * Flat 32-bit protected mode with PAE paging (vm_setup_pae(), which this
+ * calls), EIP = @eip, ESP = 0x7000.
+ */
+void vcpu_setup_pae32(struct vmm_vcpu *vcpu, uint32_t eip)
+{
+	struct vmm_sregs sregs;
+
+	vm_setup_pae(vcpu->vm);
+	vcpu_setup_pmode32(vcpu, eip);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.cr0 |= X86_CR0_PG;
+	sregs.cr3 = GUEST_PAE_PT_GPA;
+	sregs.cr4 = X86_CR4_PAE;
+	vcpu_set_sregs(vcpu, &sregs);
+}
+
 /* A 64-bit interrupt gate for @vector in the IDT at @idt_gpa. */
 void vm_set_idt_gate(struct vmm_vm *vm, uint64_t idt_gpa, int vector,
 		     const void *handler)
