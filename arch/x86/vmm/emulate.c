@@ -47,6 +47,9 @@
 #define VMM_WALK_WRITE	1
 #define VMM_WALK_FETCH	2
 
+/* Walks of one access before the guest re-executes the instruction. */
+#define VMM_WALK_RETRIES	8
+
 struct vmm_walk_ctx {
 	struct vmm_sregs *sregs;
 	int cpl;
@@ -176,7 +179,10 @@ static u64 vmm_rsvd_bits(const struct vmm_sregs *s, int level, u64 pte,
  * present, reserved-bit, U/S, R/W (CR0.WP) and NX checks, then set the
  * accessed bits of every entry used and the dirty bit of the leaf for a
  * write.  Returns 0 and the address in @gpa, PFERR_* | BIT(31) for a guest
- * page fault, or -EFAULT if a table is not in guest memory.
+ * page fault, -EFAULT if a table is not in guest memory, or -EAGAIN when
+ * other vCPUs kept changing the entries under the accessed/dirty update:
+ * the caller then re-enters the guest without completing the instruction,
+ * which executes it again (KVM's RET_PF_RETRY).
  */
 static long vmm_walk(struct vmm_x86_vcpu *xv, struct vmm_walk_ctx *c,
 		     unsigned long gva, int kind, gpa_t *gpa)
@@ -292,8 +298,16 @@ retry:
 				   bits, wide);
 		if (r < 0)
 			return r;
-		if (r && ++retries < 8)
+		if (!r)
+			continue;
+		if (++retries < VMM_WALK_RETRIES)
 			goto retry;
+		/*
+		 * Neither fail the access nor go on with a translation whose
+		 * A/D bits are not set: let the guest run the instruction
+		 * again, as KVM does.  Nothing has been accessed yet.
+		 */
+		return -EAGAIN;
 	}
 	*gpa = out;
 	return 0;
@@ -320,6 +334,8 @@ static int vmm_rw_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
 		long w = vmm_walk(xv, &c, gva,
 				  write ? VMM_WALK_WRITE : VMM_WALK_READ, &gpa);
 
+		if (w == -EAGAIN)
+			return VMM_X86_RETRY;
 		if (w < 0)
 			return -EFAULT;
 		if (w) {
@@ -379,7 +395,7 @@ static unsigned long vmm_linear_rip(struct vmm_x86_vcpu *xv,
 /*
  * Fetch up to 15 instruction bytes at CS:RIP.  Returns 0, VMM_X86_EXCEPTION
  * when the first byte cannot be fetched (a #PF is queued, as the CPU would
- * raise it), or < 0 on error.  Bytes past a failing later page are simply
+ * raise it), VMM_X86_RETRY (see vmm_walk()), or < 0 on error.  Bytes past a failing later page are simply
  * not fetched.
  */
 static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
@@ -410,6 +426,8 @@ static int vmm_fetch(struct vmm_x86_vcpu *xv, struct vmm_insn *in)
 		gpa_t gpa;
 		long w = vmm_walk(xv, &c, lip + got, VMM_WALK_FETCH, &gpa);
 
+		if (w == -EAGAIN)
+			return VMM_X86_RETRY;
 		if (w < 0)
 			break;
 		if (w) {
@@ -690,6 +708,8 @@ static int vmm_mmio_split(struct vmm_x86_vcpu *xv, const struct vmm_insn *in,
 			la = (u32)la;
 		w = vmm_walk(xv, &c, la, write ? VMM_WALK_WRITE : VMM_WALK_READ,
 			     &gpas[i]);
+		if (w == -EAGAIN)
+			return 1;
 		if (w < 0)
 			return w;
 		if (w) {
@@ -958,7 +978,7 @@ int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
  * The memory operand of the string I/O instruction at RIP: address size
  * (mode and 0x67), segment (ES for INS; DS or the override for OUTS).
  * Returns 0, VMM_X86_EXCEPTION after queueing a fault fetching the
- * instruction, or < 0 on error.
+ * instruction, VMM_X86_RETRY (see vmm_walk()), or < 0 on error.
  */
 int vmm_x86_decode_string_io(struct vmm_x86_vcpu *xv, bool in,
 			     struct vmm_x86_str_op *op)

@@ -329,14 +329,15 @@ static void vmm_reg_advance(struct vmm_x86_vcpu *xv, int reg, u8 addr_size,
 }
 
 /*
- * A string I/O operand could not be accessed: a queued #PF re-enters the
+ * A string I/O operand could not be accessed: a queued #PF, or a page
+ * walk that lost its race with other vCPUs too often, re-enters the
  * guest; memory outside every memslot is not emulated.
  */
 static int vmm_x86_string_io_failed(struct vmm_x86_vcpu *xv, int r)
 {
 	u64 data[2] = { vmm_rip_read(xv), xv->pio.port };
 
-	if (r == VMM_X86_EXCEPTION)
+	if (r == VMM_X86_EXCEPTION || r == VMM_X86_RETRY)
 		return 1;
 	if (r != -EFAULT)
 		return r;

@@ -311,9 +311,12 @@ void vmm_x86_mmio_load_done(struct vmm_x86_vcpu *xv, unsigned long val);
 /*
  * emulate.c.  The guest memory accessors return 0 on success,
  * VMM_X86_EXCEPTION when they queued a fault for the guest (re-enter it),
- * or -EFAULT when the guest address is not backed by a memslot.
+ * VMM_X86_RETRY when other vCPUs kept changing the guest's page tables
+ * under the walk (re-enter the guest, which executes the instruction
+ * again), or -EFAULT when the guest address is not backed by a memslot.
  */
 #define VMM_X86_EXCEPTION	1
+#define VMM_X86_RETRY		2
 int vmm_x86_read_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
 			    void *buf, unsigned int len);
 int vmm_x86_write_guest_virt(struct vmm_x86_vcpu *xv, unsigned long gva,
