@@ -998,6 +998,7 @@ int vmm_x86_decode_string_io(struct vmm_x86_vcpu *xv, bool in,
 	seg = in ? 0 : insn.seg >= 0 ? insn.seg : 3;
 	op->addr_size = insn.addr_size;
 	op->mode64 = insn.mode64;
+	op->real = !(s->cr0 & X86_CR0_PE);
 	op->ss = seg == 2;
 	op->seg = *segs[seg];
 	if (insn.mode64 && seg < 4)

@@ -346,21 +346,38 @@ static int vmm_x86_string_io_failed(struct vmm_x86_vcpu *xv, int r)
 }
 
 /*
- * Check @size bytes at offset @off of a string operand's segment against
- * its limit, as the CPU does outside 64-bit mode.  Returns how many bytes
- * from @off are within the limit (at least @size), or 0 after queueing
- * #GP(0) or #SS(0).
+ * Check the first element (@size bytes at offset @off) of a string
+ * operand as the CPU does, as KVM's __linearize(): in 64-bit mode the
+ * linear address must be canonical; otherwise the segment must be usable,
+ * writable data for INS (@write; in real mode only its W bit counts),
+ * readable for OUTS (not an execute-only code segment), and hold the
+ * element within its limit.  A fault is #SS(0) for an SS-based operand,
+ * #GP(0) otherwise.  Returns how many bytes from @off are within the
+ * segment (at least @size), or 0 after queueing the fault.
  */
-static unsigned long vmm_x86_str_limit(struct vmm_x86_vcpu *xv,
+static unsigned long vmm_x86_str_check(struct vmm_x86_vcpu *xv,
 				       const struct vmm_x86_str_op *op,
-				       unsigned long off, u8 size)
+				       unsigned long off, u8 size, bool write)
 {
 	const struct vmm_segment *seg = &op->seg;
 	unsigned long lo = 0, hi = seg->limit;
 
-	if (op->mode64)
+	if (op->mode64) {
+		unsigned long la = seg->base + off;
+
+		/* No LA57 for the guest: 48-bit linear addresses. */
+		if (!__is_canonical_address(la, 48) ||
+		    !__is_canonical_address(la + size - 1, 48))
+			goto fault;
 		return ~0UL;
+	}
 	if (seg->unusable)
+		goto fault;
+	/* code segment outside real mode, or read-only data */
+	if (write && ((!op->real && (seg->type & 8)) || !(seg->type & 2)))
+		goto fault;
+	/* execute-only code segment */
+	if (!write && (seg->type & 8) && !(seg->type & 2))
 		goto fault;
 	/* A data segment with the expand-down bit: valid above the limit. */
 	if ((seg->type & 0xc) == 0x4) {
@@ -479,7 +496,7 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 				return 1;
 			}
 		}
-		avail = vmm_x86_str_limit(xv, op, off, size);
+		avail = vmm_x86_str_check(xv, op, off, size, in);
 		if (!avail)
 			return 1;
 		pio->lin_mask = op->mode64 ? ~0UL : 0xffffffffUL;
@@ -494,6 +511,13 @@ int vmm_x86_handle_io(struct vmm_x86_vcpu *xv, u16 port, u8 size, bool in,
 		else
 			count = min(count, (PAGE_SIZE - offset_in_page(addr)) / size);
 		count = min(count, avail / size);
+		/*
+		 * With a 16- or 32-bit address size, rSI/rDI wraps within the
+		 * segment: the elements after the wrap are at its start, not
+		 * after these.  Stop at the wrap.
+		 */
+		if (!pio->down && op->addr_size != 8)
+			count = min(count, (mask - off) / size + 1);
 		count = max(count, 1UL);
 		count = min(count, PAGE_SIZE / size);
 		if (!in) {

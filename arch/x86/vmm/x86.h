@@ -45,6 +45,7 @@ enum vmm_x86_pending {
 struct vmm_x86_str_op {
 	u8 addr_size;		/* 2, 4 or 8 */
 	bool mode64;		/* no limits, base only for FS and GS */
+	bool real;		/* real mode: CR0.PE = 0 */
 	bool ss;		/* a limit violation is #SS, not #GP */
 	struct vmm_segment seg;
 };

@@ -21,6 +21,8 @@ GUEST_LABEL(irq_handler);
 GUEST_LABEL(bp_handler);
 GUEST_LABEL(pf_handler);
 GUEST_LABEL(db_handler);
+GUEST_LABEL(gp_handler);
+GUEST_LABEL(ss_handler);
 
 /* Counters and values written by the guest's handlers (guest .data/.bss). */
 uint64_t irq_count;
@@ -32,6 +34,8 @@ uint64_t pf_cr2;
 uint64_t exc_resume;
 uint64_t db_count;
 uint64_t db_rip;
+uint64_t exc_vector;
+uint64_t exc_err;
 
 asm(".pushsection .text\n"
 	"irq_handler:\n"
@@ -67,6 +71,20 @@ asm(".pushsection .text\n"
 	"	pop %rax\n"
 	"1:	incq db_count(%rip)\n"
 	"	andq $~0x100, 16(%rsp)\n"
+	"	iretq\n"
+	/* #GP, #SS: record vector and error code, resume at exc_resume */
+	"gp_handler:\n"
+	"	movq $13, exc_vector(%rip)\n"
+	"	jmp 2f\n"
+	"ss_handler:\n"
+	"	movq $12, exc_vector(%rip)\n"
+	"2:	push %rax\n"
+	"	mov 8(%rsp), %rax\n"
+	"	mov %rax, exc_err(%rip)\n"
+	"	mov exc_resume(%rip), %rax\n"
+	"	mov %rax, 16(%rsp)\n"
+	"	pop %rax\n"
+	"	add $8, %rsp\n"
 	"	iretq\n"
 	".popsection");
 
@@ -805,6 +823,267 @@ TEST(string_io_segments)
 	vcpu_run(vcpu);
 	ASSERT_EXIT(vcpu, VMM_EXIT_SHUTDOWN);
 	EXPECT_EQ(0x5a, data[0x1010]);
+	vm_free(vm);
+}
+
+/* Run; an IN from @port first (KVM reads the port, then faults) is skipped. */
+static void run_past_in(struct vmm_vcpu *vcpu, uint16_t port)
+{
+	vcpu_run(vcpu);
+	if (vcpu->run->exit_reason == VMM_EXIT_IO &&
+	    vcpu->run->io.direction == VMM_EXIT_IO_IN &&
+	    vcpu->run->io.port == port)
+		vcpu_run(vcpu);
+}
+
+/*
+ * rSI/rDI of a 16-bit address size wrap at 64 KiB within the segment,
+ * whatever its limit (here 4 GiB, "big real mode"), and the base is not
+ * page-aligned, so the wrap is not at a page boundary.
+ */
+extern const char rm_strwrap_start[], rm_strwrap_end[];
+
+asm(".pushsection .rodata, \"a\"\n"
+	".code16\n"
+	"rm_strwrap_start:\n"
+	"	mov $0x94, %dx\n"
+	"	mov $0xfffe, %si\n"
+	"	mov $4, %cx\n"
+	"	rep outsb\n"
+	"	mov $0xfffe, %di\n"
+	"	mov $4, %cx\n"
+	"	rep insb\n"
+	"	hlt\n"
+	"rm_strwrap_end:\n"
+	".code64\n"
+	".popsection");
+
+#define STRWRAP_BASE	0x50800UL	/* selector 0x5080 */
+
+TEST(string_io_wrap_16)
+{
+	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	uint8_t *d = vm_gpa2hva(vm, STRWRAP_BASE);
+	uint8_t out[8], in = 0xc0;
+	unsigned int nout = 0, i;
+	struct vmm_vcpu *vcpu;
+	struct vmm_sregs sregs;
+	struct vmm_run *run;
+
+	vcpu = vm_add_vcpu(vm, 0);
+	run = vcpu->run;
+	vm_load_code(vm, GUEST_SNIPPET_GPA, rm_strwrap_start, rm_strwrap_end);
+	vcpu_setup_real_mode(vcpu, GUEST_SNIPPET_GPA);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.ds.selector = STRWRAP_BASE >> 4;
+	sregs.ds.base = STRWRAP_BASE;
+	sregs.ds.limit = 0xffffffff;
+	sregs.ds.g = 1;
+	sregs.es = sregs.ds;
+	vcpu_set_sregs(vcpu, &sregs);
+	memset(d, 0, 0x10010);
+	d[0xfffe] = 0x11;
+	d[0xffff] = 0x22;
+	d[0] = 0x33;
+	d[1] = 0x44;
+	d[0x10000] = 0x55;
+	d[0x10001] = 0x66;
+
+	for (;;) {
+		uint8_t *data;
+
+		vcpu_run(vcpu);
+		if (run->exit_reason != VMM_EXIT_IO)
+			break;
+		data = (uint8_t *)run + run->io.data_offset;
+		ASSERT_EQ(0x94, run->io.port);
+		ASSERT_EQ(1, run->io.size);
+		for (i = 0; i < run->io.count; i++) {
+			if (run->io.direction == VMM_EXIT_IO_IN) {
+				data[i] = in++;
+			} else {
+				ASSERT_LT(nout, sizeof(out));
+				out[nout++] = data[i];
+			}
+		}
+	}
+	ASSERT_EXIT(vcpu, VMM_EXIT_HLT);
+	ASSERT_EQ(4, nout);
+	EXPECT_EQ(0x11, out[0]);
+	EXPECT_EQ(0x22, out[1]);
+	EXPECT_EQ(0x33, out[2]);
+	EXPECT_EQ(0x44, out[3]);
+	EXPECT_EQ(0xc0, d[0xfffe]);
+	EXPECT_EQ(0xc1, d[0xffff]);
+	EXPECT_EQ(0xc2, d[0]);
+	EXPECT_EQ(0xc3, d[1]);
+	EXPECT_EQ(0x55, d[0x10000]);
+	EXPECT_EQ(0x66, d[0x10001]);
+	vm_free(vm);
+}
+
+/*
+ * 64-bit mode: a string operand at a non-canonical address is #GP(0), or
+ * #SS(0) when SS-based, not a #PF of a page walk.
+ */
+#define NONCANON	0x0000800000000000UL
+
+static void guest_str_noncanon(void)
+{
+	uint64_t a;
+
+	a = NONCANON;
+	asm volatile("lea 1f(%%rip), %%rax\n\t"
+		     "mov %%rax, exc_resume(%%rip)\n\t"
+		     "outsb\n"
+		     "1:"
+		     : "+S"(a) : "d"(0x96) : "rax", "memory");
+	GUEST_SYNC2(exc_vector, exc_err);
+	exc_vector = 0;
+	a = NONCANON + 0x1000;
+	asm volatile("lea 1f(%%rip), %%rax\n\t"
+		     "mov %%rax, exc_resume(%%rip)\n\t"
+		     ".byte 0x36\n\t"	/* SS: */
+		     "outsb\n"
+		     "1:"
+		     : "+S"(a) : "d"(0x96) : "rax", "memory");
+	GUEST_SYNC2(exc_vector, exc_err);
+	exc_vector = 0;
+	a = 0xffff000000000000UL;
+	asm volatile("lea 1f(%%rip), %%rax\n\t"
+		     "mov %%rax, exc_resume(%%rip)\n\t"
+		     "insb\n"
+		     "1:"
+		     : "+D"(a) : "d"(0x96) : "rax", "memory");
+	GUEST_SYNC2(exc_vector, exc_err);
+	GUEST_SYNC(pf_count);
+}
+
+TEST(string_io_noncanonical)
+{
+	static const uint64_t vectors[] = { 13, 12, 13 };
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm = vm_create_default(&vcpu, guest_str_noncanon);
+	struct ucall uc;
+	unsigned int i;
+
+	vm_set_idt_gate(vm, GUEST_IDT_GPA, 12, ss_handler);
+	vm_set_idt_gate(vm, GUEST_IDT_GPA, 13, gp_handler);
+	vm_set_idt_gate(vm, GUEST_IDT_GPA, 14, pf_handler);
+	vcpu_set_idt(vcpu, GUEST_IDT_GPA, 0xfff);
+	for (i = 0; i < ARRAY_LEN(vectors); i++) {
+		run_past_in(vcpu, 0x96);
+		ASSERT_EQ(UCALL_SYNC, get_ucall(vcpu, &uc))
+			TH_LOG("case %u", i);
+		EXPECT_EQ(vectors[i], uc.args[0]) TH_LOG("case %u", i);
+		EXPECT_EQ(0, uc.args[1]);
+	}
+	ASSERT_SYNC(vcpu, &uc, 0);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	vm_free(vm);
+}
+
+/*
+ * 32-bit protected mode: INS needs a writable data segment in ES, OUTS a
+ * readable one (an execute-only code segment is #GP(0)), and neither a
+ * null (unusable) segment.  The #GP handler reports its error code on
+ * port 0x9d.
+ */
+extern const char pm_strseg_start[], pm_strseg_ins[], pm_strseg_gp[],
+	pm_strseg_end[];
+
+asm(".pushsection .rodata, \"a\"\n"
+	".code32\n"
+	"pm_strseg_start:\n"
+	"	mov $0x95, %dx\n"
+	"	outsb\n"
+	"	hlt\n"
+	"pm_strseg_ins:\n"
+	"	mov $0x95, %dx\n"
+	"	insb\n"
+	"	hlt\n"
+	"pm_strseg_gp:\n"
+	"	pop %eax\n"
+	"	outl %eax, $0x9d\n"
+	"	hlt\n"
+	"pm_strseg_end:\n"
+	".code64\n"
+	".popsection");
+
+TEST(string_io_seg_types)
+{
+	static const struct {
+		bool ins;
+		uint8_t type;
+		bool unusable;
+		bool gp;
+	} cases[] = {
+		{ false, 0x3, false, false },	/* RW data: control */
+		{ false, 0xb, false, false },	/* readable code */
+		{ false, 0x9, false, true },	/* execute-only code */
+		{ false, 0x3, true, true },	/* null DS */
+		{ true, 0x3, false, false },	/* RW data: control */
+		{ true, 0x1, false, true },	/* read-only data */
+		{ true, 0xb, false, true },	/* readable code */
+		{ true, 0x3, true, true },	/* null ES */
+	};
+	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	uint32_t gp = GUEST_SNIPPET_GPA + (pm_strseg_gp - pm_strseg_start);
+	uint64_t *idt = vm_gpa2hva(vm, PAE_IDT_GPA);
+	struct vmm_vcpu *vcpu;
+	struct vmm_sregs sregs, sregs0;
+	struct vmm_regs regs;
+	unsigned int i;
+
+	vcpu = vm_add_vcpu(vm, 0);
+	vm_load_code(vm, GUEST_SNIPPET_GPA, pm_strseg_start, pm_strseg_end);
+	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
+	memset(idt, 0, PAGE_SIZE);
+	idt[13] = (gp & 0xffff) | ((uint64_t)GUEST_SEL_CODE32 << 16) |
+		  (0x8eUL << 40) | ((uint64_t)(gp >> 16) << 48);
+	vcpu_get_sregs(vcpu, &sregs0);
+	sregs0.idt.base = PAE_IDT_GPA;
+	sregs0.idt.limit = 0x7ff;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		struct vmm_segment *seg = &sregs.ds;
+		uint32_t dir = VMM_EXIT_IO_OUT;
+
+		if (cases[i].ins) {
+			seg = &sregs.es;
+			dir = VMM_EXIT_IO_IN;
+		}
+		sregs = sregs0;
+		seg->type = cases[i].type;
+		if (cases[i].unusable) {
+			seg->selector = 0;
+			seg->present = 0;
+			seg->unusable = 1;
+		}
+		vcpu_set_sregs(vcpu, &sregs);
+		vcpu_get_regs(vcpu, &regs);
+		regs.rip = GUEST_SNIPPET_GPA;
+		if (cases[i].ins)
+			regs.rip += pm_strseg_ins - pm_strseg_start;
+		regs.rsp = 0x7000;
+		regs.rsi = GUEST_DATA_GPA;
+		regs.rdi = GUEST_DATA_GPA;
+		regs.rflags = X86_RFLAGS_FIXED;
+		vcpu_set_regs(vcpu, &regs);
+		if (cases[i].gp) {
+			run_past_in(vcpu, 0x95);
+			ASSERT_EXIT(vcpu, VMM_EXIT_IO);
+			ASSERT_EQ(0x9d, vcpu->run->io.port) TH_LOG("case %u", i);
+			EXPECT_EQ(0, run_io_data(vcpu));
+		} else {
+			vcpu_run(vcpu);
+			ASSERT_EXIT(vcpu, VMM_EXIT_IO);
+			ASSERT_EQ(0x95, vcpu->run->io.port) TH_LOG("case %u", i);
+			EXPECT_EQ(dir, vcpu->run->io.direction);
+		}
+		vcpu_run(vcpu);
+		ASSERT_EXIT(vcpu, VMM_EXIT_HLT);
+	}
 	vm_free(vm);
 }
 
