@@ -647,6 +647,34 @@ static unsigned long vmm_reg_value(struct vmm_x86_vcpu *xv,
 	return vmm_reg_read(xv, reg);
 }
 
+/*
+ * The linear address of the decoded memory operand (in->ea, the whole
+ * instruction decoded): segment base (in 64-bit mode only for FS and GS)
+ * plus the effective address at the address size.  The segment's limit
+ * and type are not checked.  Needs xv->walk_sregs from vmm_fetch().
+ */
+static unsigned long vmm_insn_linear(struct vmm_x86_vcpu *xv,
+				     const struct vmm_insn *in)
+{
+	const struct vmm_sregs *s = xv->walk_sregs;
+	const struct vmm_segment *segs[] = {
+		&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs,
+	};
+	int seg = in->seg >= 0 ? in->seg : in->ea_ss ? 2 : 3;
+	unsigned long ea = in->ea, lin, base = 0;
+
+	if (in->rip_rel)
+		ea += vmm_rip_read(xv) + in->pos;
+	if (in->addr_size != 8)
+		ea &= (1UL << (in->addr_size * 8)) - 1;
+	if (!in->mode64 || seg >= 4)
+		base = segs[seg]->base;
+	lin = base + ea;
+	if (!in->mode64)
+		lin = (u32)lin;
+	return lin;
+}
+
 /* Exit to user space for the MMIO fragment xv->mmio.cur_frag. */
 void vmm_x86_mmio_frag_exit(struct vmm_x86_vcpu *xv)
 {
@@ -677,25 +705,11 @@ static int vmm_mmio_split(struct vmm_x86_vcpu *xv, const struct vmm_insn *in,
 			  u64 val)
 {
 	struct vmm_x86_mmio_load *m = &xv->mmio;
-	const struct vmm_sregs *s = xv->walk_sregs;
-	const struct vmm_segment *segs[] = {
-		&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs,
-	};
 	struct vmm_walk_ctx c = { .sregs = xv->walk_sregs };
-	int seg = in->seg >= 0 ? in->seg : in->ea_ss ? 2 : 3;
-	unsigned long ea = in->ea, lin, base = 0;
+	unsigned long lin = vmm_insn_linear(xv, in);
 	unsigned int i, done = 0;
 	gpa_t gpas[2];
 
-	if (in->rip_rel)
-		ea += vmm_rip_read(xv) + in->pos;
-	if (in->addr_size != 8)
-		ea &= (1UL << (in->addr_size * 8)) - 1;
-	if (!in->mode64 || seg >= 4)
-		base = segs[seg]->base;
-	lin = base + ea;
-	if (!in->mode64)
-		lin = (u32)lin;
 	if (offset_in_page(lin) + len <= PAGE_SIZE)
 		return 0;
 
@@ -929,13 +943,16 @@ int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
  * the CPU reports as CR0 writes.  The register number goes to @cr, the
  * new value to @val (32 bits outside 64-bit mode; for CLTS and LMSW
  * computed from @cr0, the current CR0).  Returns as
- * vmm_x86_decode_mov_crdr().  LMSW with a memory operand is not decoded.
+ * vmm_x86_decode_mov_crdr(); a fault reading the memory operand of LMSW
+ * is queued and reported as 1 with @cr = -1.
  */
 int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
 			    int *cr, unsigned long *val)
 {
 	struct vmm_insn in;
 	int r, op, modrm, gpr;
+	unsigned long msw;
+	u16 m16;
 
 	*cr = -1;
 	r = vmm_fetch(xv, &in);
@@ -949,13 +966,25 @@ int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
 		*cr = 0;
 		*val = cr0 & ~X86_CR0_TS;
 		break;
-	case 0x01:	/* LMSW r16: PE can be set, not cleared */
-		modrm = vmm_next(&in);
-		if (modrm < 0 || (modrm >> 3 & 7) != 6 || (modrm >> 6) != 3)
+	case 0x01:	/* LMSW r/m16: PE can be set, not cleared */
+		modrm = vmm_decode_modrm(xv, &in);
+		if (modrm < 0 || (modrm >> 3 & 7) != 6)
 			return vmm_emulation_failure(xv, &in);
-		gpr = (modrm & 7) | ((in.rex & 1) ? 8 : 0);
+		if ((modrm >> 6) == 3) {
+			gpr = (modrm & 7) | ((in.rex & 1) ? 8 : 0);
+			msw = vmm_reg_read(xv, gpr);
+		} else {
+			/* A word of guest memory; in MMIO it is not emulated. */
+			r = vmm_x86_read_guest_virt(xv, vmm_insn_linear(xv, &in),
+						    &m16, sizeof(m16));
+			if (r < 0)
+				return vmm_emulation_failure(xv, &in);
+			if (r)
+				return 1;
+			msw = m16;
+		}
 		*cr = 0;
-		*val = (cr0 & ~0x0eUL) | (vmm_reg_read(xv, gpr) & 0x0f);
+		*val = (cr0 & ~0x0eUL) | (msw & 0x0f);
 		break;
 	case 0x22:	/* MOV to CRn */
 		modrm = vmm_next(&in);

@@ -343,6 +343,58 @@ TEST(crdr_32bit)
 	vm_free(vm);
 }
 
+/* LMSW with a memory operand: DS-based, and SS-based through EBP. */
+extern const char pm_lmsw_start[], pm_lmsw_end[];
+
+asm(".pushsection .rodata, \"a\"\n"
+	".code32\n"
+	"pm_lmsw_start:\n"
+	"	lmsw (%ebx)\n"		/* PE MP TS */
+	"	mov %cr0, %edx\n"
+	"	lmsw 2(%ebp)\n"		/* PE MP */
+	"	mov %cr0, %esi\n"
+	"	hlt\n"
+	"pm_lmsw_end:\n"
+	".code64\n"
+	".popsection");
+
+TEST(lmsw_mem)
+{
+	struct vmm_vm *vm = vm_create_default(NULL, NULL);
+	uint8_t *data = vm_gpa2hva(vm, GUEST_DATA_GPA);
+	struct vmm_vcpu *vcpu;
+	struct vmm_sregs sregs;
+	struct vmm_regs regs;
+
+	/* 32-bit CR0 writes: see crdr_32bit. */
+	if (vmm_dev_is_kvm())
+		SKIP(return, "hangs kvm_amd under QEMU TCG");
+	vcpu = vm_add_vcpu(vm, 0);
+	vm_load_code(vm, GUEST_SNIPPET_GPA, pm_lmsw_start, pm_lmsw_end);
+	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
+	/* EFER.LME with paging off: CR0 writes are intercepted. */
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.efer = X86_EFER_LME;
+	sregs.ds.base = GUEST_DATA_GPA;
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_get_regs(vcpu, &regs);
+	regs.rbx = 0x10;
+	regs.rbp = GUEST_DATA_GPA + 0x20 - 2;
+	vcpu_set_regs(vcpu, &regs);
+	memset(data, 0, 0x40);
+	data[0x10] = 0x0b;
+	data[0x20] = 0x03;
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, VMM_EXIT_HLT);
+	vcpu_get_regs(vcpu, &regs);
+	vcpu_get_sregs(vcpu, &sregs);
+	EXPECT_EQ(0xb, regs.rdx & 0xf);
+	EXPECT_EQ(0x3, regs.rsi & 0xf);
+	EXPECT_EQ(0x3, sregs.cr0 & 0xf);
+	vm_free(vm);
+}
+
 /* ---- 7: CR0.PG with EFER.LME and CS.L = 1 is #GP --------------------- */
 
 extern const char pm_csl_start[], pm_csl_gp[], pm_csl_end[];
