@@ -333,6 +333,12 @@ int vmm_x86_decode_mov_crdr(struct vmm_x86_vcpu *xv, u8 opcode, int *crdr,
 int vmm_x86_decode_cr_write(struct vmm_x86_vcpu *xv, unsigned long cr0,
 			    int *cr, unsigned long *val);
 
+/* user_msr.c: MSRs restored to the host's values on return to user space */
+int vmm_user_msr_add(u32 msr);
+void vmm_user_msr_cpu_enable(void);
+void vmm_user_msr_cpu_disable(void);
+int vmm_user_msr_set(unsigned int slot, u64 value, u64 mask);
+
 /* mmu.c: second-stage (nested/extended) page tables */
 struct vmm_tdp;
 struct vmm_tdp *vmm_tdp_create(int levels);

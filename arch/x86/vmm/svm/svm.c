@@ -80,7 +80,8 @@ struct svm_vcpu {
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static u32 svm_max_asid;
-static bool svm_has_tsc_aux;
+/* The user-return MSR slot of TSC_AUX (user_msr.c), or -1. */
+static int svm_tsc_aux_slot = -1;
 static void *svm_iopm;
 static void *svm_msrpm;
 
@@ -114,6 +115,7 @@ static int svm_hardware_enable(void)
 		return -EOPNOTSUPP;
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, __sme_set(page_to_phys(sd->hsave)));
+	vmm_user_msr_cpu_enable();
 	/* ASIDs handed out before are stale now. */
 	sd->asid_generation++;
 	sd->next_asid = svm_max_asid + 1;
@@ -124,6 +126,7 @@ static void svm_hardware_disable(void)
 {
 	u64 efer;
 
+	vmm_user_msr_cpu_disable();
 	wrmsrl(MSR_VM_HSAVE_PA, 0);
 	rdmsrl(MSR_EFER, efer);
 	if (efer & EFER_SVME) {
@@ -187,10 +190,10 @@ static int svm_init(void)
 		return -EOPNOTSUPP;
 	}
 	svm_max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
-	svm_has_tsc_aux = boot_cpu_has(X86_FEATURE_RDTSCP) ||
-			  boot_cpu_has(X86_FEATURE_RDPID);
 	if (svm_max_asid < 1)
 		return -EOPNOTSUPP;
+	if (boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID))
+		svm_tsc_aux_slot = vmm_user_msr_add(MSR_TSC_AUX);
 
 	for_each_possible_cpu(cpu) {
 		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
@@ -967,7 +970,6 @@ static u32 svm_vcpu_run(struct vmm_x86_vcpu *xv)
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
 	int cpu = smp_processor_id();
 	unsigned long host_dr6, host_dr7;
-	u64 host_tsc_aux = 0;
 	u32 exits;
 
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
@@ -990,19 +992,15 @@ static u32 svm_vcpu_run(struct vmm_x86_vcpu *xv)
 	host_dr6 = native_get_debugreg(6);
 	host_dr7 = native_get_debugreg(7);
 
-	svm_clgi();
 	/*
 	 * RDPID cannot be intercepted and reads TSC_AUX, which holds the
-	 * host's CPU number: the guest's is 0 (KVM switches it too).
+	 * host's CPU number: the guest's is 0 (KVM switches it too).  The
+	 * host's comes back when the task returns to user space.
 	 */
-	if (svm_has_tsc_aux) {
-		rdmsrl(MSR_TSC_AUX, host_tsc_aux);
-		if (host_tsc_aux)
-			wrmsrl(MSR_TSC_AUX, 0);
-	}
+	if (svm_tsc_aux_slot >= 0)
+		vmm_user_msr_set(svm_tsc_aux_slot, 0, -1ULL);
+	svm_clgi();
 	exits = svm_enter_exit(xv, __sme_set(page_to_phys(sd->host_save)));
-	if (host_tsc_aux)
-		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 	/*
 	 * VMRUN loaded the guest's DR6 and #VMEXIT leaves it there, while
 	 * DR7 comes back as 0x400: give the host both of its own again.

@@ -818,6 +818,48 @@ TEST(rdpid)
 	vm_free(vm);
 }
 
+/*
+ * The host's TSC_AUX (CPU number in bits 11:0) is back whenever the vCPU
+ * thread is in user space again, however the guest's 0 was switched in.
+ */
+static void guest_sync_loop(void)
+{
+	uint64_t i;
+
+	for (i = 0; i < 20; i++)
+		GUEST_SYNC(i);
+}
+
+TEST(tsc_aux_host)
+{
+	unsigned int a, b, c, d, aux;
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm;
+	struct ucall uc;
+	cpu_set_t set;
+	int cpu = -1, i;
+
+	if (!__get_cpuid(0x80000001, &a, &b, &c, &d) || !(d & (1U << 27)))
+		SKIP(return, "no RDTSCP");
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(set), &set));
+	for (i = 1; i < CPU_SETSIZE && cpu < 0; i++)
+		if (CPU_ISSET(i, &set))
+			cpu = i;
+	if (cpu < 0)
+		SKIP(return, "only CPU 0: TSC_AUX is 0 in the host too");
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	vm = vm_create_default(&vcpu, guest_sync_loop);
+	for (i = 0; i < 20; i++) {
+		ASSERT_SYNC(vcpu, &uc, i);
+		asm volatile("rdtscp" : "=a"(a), "=d"(d), "=c"(aux));
+		ASSERT_EQ(cpu, aux & 0xfff);
+	}
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	vm_free(vm);
+}
+
 /* ---- 11: string I/O operands, single-step ----------------------------- */
 
 extern const char pm_strio_start[], pm_strio_end[];
