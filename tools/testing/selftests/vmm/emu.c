@@ -98,11 +98,6 @@ static void vcpu_queue_irq(struct vmm_vcpu *vcpu, int vector)
 	vcpu_set_sregs(vcpu, &sregs);
 }
 
-#define ASSERT_IO_OUT(vcpu, p) do {					\
-	ASSERT_EXIT(vcpu, VMM_EXIT_IO);					\
-	ASSERT_EQ(VMM_EXIT_IO_OUT, (vcpu)->run->io.direction);		\
-	ASSERT_EQ((p), (vcpu)->run->io.port);				\
-} while (0)
 
 /* ---- 1, 2: the interrupt shadow ------------------------------------- */
 
@@ -152,7 +147,7 @@ TEST(sti_shadow)
 	ASSERT_IO_OUT(vcpu, 0x80);
 	vcpu_queue_irq(vcpu, 0x40);
 	vcpu_run(vcpu);
-	/* Delivered at once, IF=0 notwithstanding (see irq_bitmap_if0). */
+	/* Delivered at once, IF=0 notwithstanding (irq_window.c). */
 	ASSERT_IO_OUT(vcpu, 0x82);
 	EXPECT_EQ(0, run->ready_for_interrupt_injection);
 	ASSERT_SYNC(vcpu, &uc, 1);
@@ -161,45 +156,6 @@ TEST(sti_shadow)
 	ASSERT_IO_OUT(vcpu, 0x80);
 	vcpu_queue_irq(vcpu, 0x40);
 	ASSERT_SYNC(vcpu, &uc, 2);
-	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
-	vm_free(vm);
-}
-
-/*
- * SET_SREGS' interrupt_bitmap holds an interrupt that was in delivery:
- * KVM injects it at the next entry whatever RFLAGS.IF says, and GET_SREGS
- * reports it until then.
- */
-static void guest_irq_if0(void)
-{
-	uint64_t seen;
-
-	asm volatile("cli\n\t"
-		     "outb %%al, $0x80\n\t"
-		     "movq irq_count(%%rip), %0"
-		     : "=r"(seen) : "a"(0) : "memory");
-	GUEST_SYNC(seen);
-}
-
-TEST(irq_bitmap_if0)
-{
-	struct vmm_vcpu *vcpu;
-	struct vmm_vm *vm = vm_create_default(&vcpu, guest_irq_if0);
-	struct vmm_sregs sregs;
-	struct ucall uc;
-
-	vm_set_idt_gate(vm, GUEST_IDT_GPA, 0x40, irq_handler);
-	vcpu_set_idt(vcpu, GUEST_IDT_GPA, 0xfff);
-
-	vcpu_run(vcpu);
-	ASSERT_IO_OUT(vcpu, 0x80);
-	EXPECT_EQ(0, vcpu->run->if_flag);
-	vcpu_queue_irq(vcpu, 0x40);
-	vcpu_get_sregs(vcpu, &sregs);
-	EXPECT_EQ(1ULL << 0, sregs.interrupt_bitmap[1]);
-	ASSERT_SYNC(vcpu, &uc, 1);
-	vcpu_get_sregs(vcpu, &sregs);
-	EXPECT_EQ(0, sregs.interrupt_bitmap[1]);
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	vm_free(vm);
 }

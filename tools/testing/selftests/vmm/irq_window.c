@@ -32,11 +32,6 @@ asm(".pushsection .text\n"
 	"	iretq\n"
 	".popsection");
 
-#define ASSERT_IO_OUT(vcpu, p) do {					\
-	ASSERT_EXIT(vcpu, VMM_EXIT_IO);					\
-	ASSERT_EQ(VMM_EXIT_IO_OUT, (vcpu)->run->io.direction);		\
-	ASSERT_EQ((p), (vcpu)->run->io.port);				\
-} while (0)
 
 static struct vmm_vm *create(struct vmm_vcpu **vcpu, void *guest_code)
 {
@@ -201,6 +196,33 @@ TEST(inject_ignores_if)
 	ASSERT_EQ(0, vcpu_interrupt(vcpu, 0x40));
 	ASSERT_EQ(0, vcpu_interrupt(vcpu, 0x41));
 	ASSERT_SYNC(vcpu, &uc, 1);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	vm_free(vm);
+}
+
+/*
+ * SET_SREGS' interrupt_bitmap holds an interrupt that was in delivery:
+ * KVM injects it at the next entry whatever RFLAGS.IF says, and GET_SREGS
+ * reports it until then.
+ */
+TEST(irq_bitmap_if0)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm_vm *vm = create(&vcpu, guest_if0);
+	struct vmm_sregs sregs;
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	ASSERT_IO_OUT(vcpu, 0x80);
+	EXPECT_EQ(0, vcpu->run->if_flag);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.interrupt_bitmap[1] |= 1ULL << 0;		/* vector 0x40 */
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_get_sregs(vcpu, &sregs);
+	EXPECT_EQ(1ULL << 0, sregs.interrupt_bitmap[1]);
+	ASSERT_SYNC(vcpu, &uc, 1);
+	vcpu_get_sregs(vcpu, &sregs);
+	EXPECT_EQ(0, sregs.interrupt_bitmap[1]);
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	vm_free(vm);
 }

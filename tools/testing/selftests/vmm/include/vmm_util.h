@@ -224,4 +224,11 @@ uint64_t vcpu_run_ucall(struct vmm_vcpu *vcpu, struct ucall *uc);
 	ASSERT_EQ((uint32_t)(reason), __r);				\
 } while (0)
 
+/* An OUT to port @p, as every I/O exit test expects. */
+#define ASSERT_IO_OUT(vcpu, p) do {					\
+	ASSERT_EXIT(vcpu, VMM_EXIT_IO);					\
+	ASSERT_EQ(VMM_EXIT_IO_OUT, (vcpu)->run->io.direction);		\
+	ASSERT_EQ((p), (vcpu)->run->io.port);				\
+} while (0)
+
 #endif /* SELFTEST_VMM_UTIL_H */
