@@ -260,6 +260,25 @@ asm(".pushsection .rodata, \"a\"\n"
 	".code64\n"
 	".popsection");
 
+/*
+ * vCPU 0 in 32-bit protected mode at the code from @start to @end, with
+ * EFER.LME set and paging off, so that CR0 writes are intercepted.
+ * @sregs holds its state for the caller to adjust and set.
+ */
+static struct vmm_vcpu *pm32_cr0_intercepted(struct vmm_vm *vm,
+					     const char *start,
+					     const char *end,
+					     struct vmm_sregs *sregs)
+{
+	struct vmm_vcpu *vcpu = vm_add_vcpu(vm, 0);
+
+	vm_load_code(vm, GUEST_SNIPPET_GPA, start, end);
+	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
+	vcpu_get_sregs(vcpu, sregs);
+	sregs->efer = X86_EFER_LME;
+	return vcpu;
+}
+
 TEST(crdr_32bit)
 {
 	struct vmm_vm *vm = vm_create_default(NULL, NULL);
@@ -273,12 +292,7 @@ TEST(crdr_32bit)
 	 */
 	if (vmm_dev_is_kvm())
 		SKIP(return, "hangs kvm_amd under QEMU TCG");
-	vcpu = vm_add_vcpu(vm, 0);
-	vm_load_code(vm, GUEST_SNIPPET_GPA, pm_crdr_start, pm_crdr_end);
-	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
-	/* EFER.LME with paging off: CR0 writes are intercepted. */
-	vcpu_get_sregs(vcpu, &sregs);
-	sregs.efer = X86_EFER_LME;
+	vcpu = pm32_cr0_intercepted(vm, pm_crdr_start, pm_crdr_end, &sregs);
 	vcpu_set_sregs(vcpu, &sregs);
 	vcpu_get_regs(vcpu, &regs);
 	regs.rax = 0x1234567800000401UL;
@@ -325,12 +339,7 @@ TEST(lmsw_mem)
 	/* 32-bit CR0 writes: see crdr_32bit. */
 	if (vmm_dev_is_kvm())
 		SKIP(return, "hangs kvm_amd under QEMU TCG");
-	vcpu = vm_add_vcpu(vm, 0);
-	vm_load_code(vm, GUEST_SNIPPET_GPA, pm_lmsw_start, pm_lmsw_end);
-	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
-	/* EFER.LME with paging off: CR0 writes are intercepted. */
-	vcpu_get_sregs(vcpu, &sregs);
-	sregs.efer = X86_EFER_LME;
+	vcpu = pm32_cr0_intercepted(vm, pm_lmsw_start, pm_lmsw_end, &sregs);
 	sregs.ds.base = GUEST_DATA_GPA;
 	vcpu_set_sregs(vcpu, &sregs);
 	vcpu_get_regs(vcpu, &regs);
@@ -387,19 +396,15 @@ TEST(cr0_pg_cs_l)
 	/* 32-bit CR0 writes: see crdr_32bit. */
 	if (vmm_dev_is_kvm())
 		SKIP(return, "hangs kvm_amd under QEMU TCG");
-	vcpu = vm_add_vcpu(vm, 0);
 	gdt[6] = 0xffffUL | (0x9bUL << 40) | (0xfUL << 48) | (0xeUL << 52);
 	idt[13] = (gp & 0xffff) | ((uint64_t)GUEST_SEL_CODE32 << 16) |
 		  (0x8eUL << 40) | ((uint64_t)(gp >> 16) << 48);
-	vm_load_code(vm, GUEST_SNIPPET_GPA, pm_csl_start, pm_csl_end);
-	vcpu_setup_pmode32(vcpu, GUEST_SNIPPET_GPA);
-	vcpu_get_sregs(vcpu, &sregs);
+	vcpu = pm32_cr0_intercepted(vm, pm_csl_start, pm_csl_end, &sregs);
 	sregs.gdt.limit = 7 * 8 - 1;
 	sregs.idt.base = 0x9000;
 	sregs.idt.limit = 0x7ff;
 	sregs.cr3 = GUEST_PT_GPA;
 	sregs.cr4 = X86_CR4_PAE;
-	sregs.efer = X86_EFER_LME;
 	vcpu_set_sregs(vcpu, &sregs);
 	vcpu_get_regs(vcpu, &regs);
 	regs.rcx = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG;
